@@ -1,0 +1,29 @@
+package config
+
+import (
+	"log/slog"
+	"strings"
+
+	"github.com/containernetworking/cni/pkg/types"
+)
+
+func checkLogLevel(b *build) *types.Error {
+	s := b.net.LogLevel
+	var lvl slog.Level
+	switch strings.ToLower(s) {
+	case "":
+		return nil
+	case "debug":
+		lvl = slog.LevelDebug
+	case "info":
+		lvl = slog.LevelInfo
+	case "warn", "warning":
+		lvl = slog.LevelWarn
+	case "error":
+		lvl = slog.LevelError
+	default:
+		return invalid(`invalid logLevel %s: must be "debug", "info", "warn" or "error"`, quote(s))
+	}
+	b.cfg.LogLevel = lvl
+	return nil
+}
