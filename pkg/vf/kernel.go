@@ -1,0 +1,153 @@
+package vf
+
+import (
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+)
+
+// Kernel talks rtnetlink to the PF in the caller's network namespace (the
+// host: PFs never move).
+type Kernel struct{}
+
+var _ Netlink = Kernel{}
+
+// Get reads the VF's entry of the PF's IFLA_VFINFO_LIST.
+func (Kernel) Get(pf string, vf int) (State, error) {
+	link, err := netlinksafe.LinkByName(pf)
+	if err != nil {
+		return State{}, fmt.Errorf("look up pf %s: %w", pf, err)
+	}
+	for _, v := range link.Attrs().Vfs {
+		if v.ID != vf {
+			continue
+		}
+		return fromVfInfo(v), nil
+	}
+	return State{}, fmt.Errorf("pf %s vf %d: %w", pf, vf, ErrNoVFInfo)
+}
+
+func fromVfInfo(v netlink.VfInfo) State {
+	s := State{
+		VLAN:      v.Vlan,
+		QoS:       v.Qos,
+		Proto:     Proto8021Q,
+		SpoofChk:  v.Spoofchk,
+		Trust:     v.Trust != 0,
+		LinkState: linkStateName(v.LinkState),
+		MinTxRate: int(v.MinTxRate),
+		MaxTxRate: int(v.MaxTxRate),
+	}
+	if v.Mac != nil {
+		s.MAC = strings.ToLower(v.Mac.String())
+	}
+	if v.VlanProto == int(netlink.VLAN_PROTOCOL_8021AD) {
+		s.Proto = Proto8021AD
+	}
+	// Drivers without IFLA_VF_RATE report only the legacy max rate.
+	if s.MaxTxRate == 0 && v.TxRate != 0 {
+		s.MaxTxRate = v.TxRate
+	}
+	return s
+}
+
+func linkStateName(s uint32) string {
+	switch s {
+	case nl.IFLA_VF_LINK_STATE_ENABLE:
+		return LinkStateEnable
+	case nl.IFLA_VF_LINK_STATE_DISABLE:
+		return LinkStateDisable
+	default:
+		return LinkStateAuto
+	}
+}
+
+// pfLink builds a link value carrying only the PF's index: the setters need
+// nothing else, and a full LinkByName would dump every VF's info each time.
+func pfLink(pf string) (netlink.Link, error) {
+	idx, err := ifIndex(pf)
+	if err != nil {
+		return nil, err
+	}
+	return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Name: pf, Index: idx}}, nil
+}
+
+func ifIndex(name string) (int, error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("socket for ifindex of %s: %w", name, err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		return 0, fmt.Errorf("ifindex of %s: %w", name, err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFINDEX, ifr); err != nil {
+		return 0, fmt.Errorf("ifindex of %s: %w", name, err)
+	}
+	return int(ifr.Uint32()), nil
+}
+
+func (Kernel) SetMAC(pf string, vf int, mac net.HardwareAddr) error {
+	l, err := pfLink(pf)
+	if err != nil {
+		return err
+	}
+	return netlink.LinkSetVfHardwareAddr(l, vf, mac)
+}
+
+func (Kernel) SetVLAN(pf string, vf, vlan, qos int, proto string) error {
+	l, err := pfLink(pf)
+	if err != nil {
+		return err
+	}
+	p := int(netlink.VLAN_PROTOCOL_8021Q)
+	if proto == Proto8021AD {
+		p = int(netlink.VLAN_PROTOCOL_8021AD)
+	}
+	return netlink.LinkSetVfVlanQosProto(l, vf, vlan, qos, p)
+}
+
+func (Kernel) SetSpoofChk(pf string, vf int, on bool) error {
+	l, err := pfLink(pf)
+	if err != nil {
+		return err
+	}
+	return netlink.LinkSetVfSpoofchk(l, vf, on)
+}
+
+func (Kernel) SetTrust(pf string, vf int, on bool) error {
+	l, err := pfLink(pf)
+	if err != nil {
+		return err
+	}
+	return netlink.LinkSetVfTrust(l, vf, on)
+}
+
+func (Kernel) SetLinkState(pf string, vf int, state string) error {
+	l, err := pfLink(pf)
+	if err != nil {
+		return err
+	}
+	v := uint32(nl.IFLA_VF_LINK_STATE_AUTO)
+	switch state {
+	case LinkStateEnable:
+		v = nl.IFLA_VF_LINK_STATE_ENABLE
+	case LinkStateDisable:
+		v = nl.IFLA_VF_LINK_STATE_DISABLE
+	}
+	return netlink.LinkSetVfState(l, vf, v)
+}
+
+func (Kernel) SetRate(pf string, vf, minMbps, maxMbps int) error {
+	l, err := pfLink(pf)
+	if err != nil {
+		return err
+	}
+	return netlink.LinkSetVfRate(l, vf, minMbps, maxMbps)
+}
