@@ -1,0 +1,140 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrLockTimeout: another invocation held the VF's lock for the whole wait.
+var ErrLockTimeout = errors.New("timed out waiting for the vf lock")
+
+// Lock is an exclusive flock on one VF's lock file. The file's content names
+// the attachment that owns the VF ("" when free), so ownership changes only
+// under the lock.
+type Lock struct {
+	f    *os.File
+	path string
+}
+
+func (s Store) lockPath(deviceID string) (string, error) {
+	if deviceID == "" || strings.ContainsAny(deviceID, "/\x00") || strings.Contains(deviceID, "..") {
+		return "", fmt.Errorf("%w: device %q", ErrBadKey, deviceID)
+	}
+	return filepath.Join(s.Dir, locksDir, deviceID+".lock"), nil
+}
+
+// Lock takes the VF's lock, waiting at most wait. The lock is per VF, so
+// ADDs of different VFs never wait for each other.
+func (s Store) Lock(deviceID string, wait time.Duration) (*Lock, error) {
+	path, err := s.lockPath(deviceID)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(wait)
+	backoff := time.Millisecond
+	for {
+		l, got, err := tryLock(path)
+		if err != nil {
+			return nil, err
+		}
+		if got {
+			return l, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%w %s after %s", ErrLockTimeout, deviceID, wait)
+		}
+		time.Sleep(backoff)
+		if backoff < 20*time.Millisecond {
+			backoff *= 2
+		}
+	}
+}
+
+// TryLock takes the lock if it is free now.
+func (s Store) TryLock(deviceID string) (*Lock, bool, error) {
+	path, err := s.lockPath(deviceID)
+	if err != nil {
+		return nil, false, err
+	}
+	return tryLock(path)
+}
+
+// tryLock opens and flocks path. DEL unlinks the lock file while holding it,
+// so a waiter can end up holding a lock on an unlinked inode: after taking
+// the flock it checks that the path still names the inode it locked, and
+// starts over if not.
+func tryLock(path string) (*Lock, bool, error) {
+	for {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, fileMode)
+		if err != nil {
+			return nil, false, fmt.Errorf("open lock %s: %w", path, err)
+		}
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			_ = f.Close()
+			if errors.Is(err, unix.EWOULDBLOCK) {
+				return nil, false, nil
+			}
+			return nil, false, fmt.Errorf("flock %s: %w", path, err)
+		}
+		var held, named unix.Stat_t
+		if err := unix.Fstat(int(f.Fd()), &held); err != nil {
+			_ = f.Close()
+			return nil, false, fmt.Errorf("stat lock %s: %w", path, err)
+		}
+		if err := unix.Stat(path, &named); err != nil || named.Ino != held.Ino || named.Dev != held.Dev {
+			_ = f.Close()
+			continue
+		}
+		return &Lock{f: f, path: path}, true, nil
+	}
+}
+
+// Owner returns the key of the attachment that owns the VF, "" if none.
+func (l *Lock) Owner() (string, error) {
+	buf := make([]byte, 512)
+	n, err := l.f.ReadAt(buf, 0)
+	if err != nil && n == 0 && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read lock %s: %w", l.path, err)
+	}
+	return strings.TrimSpace(string(buf[:n])), nil
+}
+
+// SetOwner records key as the VF's owner ("" frees it). No fsync: after a
+// power loss the boot ID changes and every older journal counts as stale, so
+// the owner record only has to survive process crashes, which the page cache
+// does.
+func (l *Lock) SetOwner(key string) error {
+	if err := l.f.Truncate(0); err != nil {
+		return fmt.Errorf("truncate lock %s: %w", l.path, err)
+	}
+	if key == "" {
+		return nil
+	}
+	if _, err := l.f.WriteAt([]byte(key+"\n"), 0); err != nil {
+		return fmt.Errorf("write lock %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// Release unlocks and keeps the file (the VF stays owned).
+func (l *Lock) Release() {
+	_ = l.f.Close()
+}
+
+// ReleaseFree removes the lock file, then unlocks: the VF is free and
+// nothing of it is left in the state directory.
+func (l *Lock) ReleaseFree() error {
+	err := os.Remove(l.path)
+	_ = l.f.Close()
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove lock %s: %w", l.path, err)
+	}
+	return nil
+}

@@ -1,0 +1,100 @@
+// Package state keeps the durable per-attachment journal and the per-VF lock.
+//
+// The journal is written before ADD changes anything on the host and holds
+// every original attribute ADD is about to change, so that DEL, GC or the
+// next ADD can put the node back exactly as it was after a crash at any
+// point. The per-VF lock serialises every verb touching one VF and records
+// which attachment owns it.
+package state
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
+)
+
+// SchemaVersion is the journal format version. A reader refuses a newer
+// version rather than guessing at fields it does not know.
+const SchemaVersion = 1
+
+// Phase says how far ADD got.
+type Phase string
+
+const (
+	// PhaseAdding: the journal was written, changes may be under way.
+	PhaseAdding Phase = "adding"
+	// PhaseCommitted: ADD returned a result.
+	PhaseCommitted Phase = "committed"
+)
+
+// Record is one attachment's journal.
+type Record struct {
+	Version      int       `json:"version"`
+	BootID       string    `json:"bootID"`
+	Created      time.Time `json:"created"`
+	Phase        Phase     `json:"phase"`
+	ContainerID  string    `json:"containerID"`
+	IfName       string    `json:"ifName"`
+	Netns        string    `json:"netns"`
+	PodNamespace string    `json:"podNamespace,omitempty"`
+	PodName      string    `json:"podName,omitempty"`
+
+	DeviceID string `json:"deviceID"`
+	PFAddr   string `json:"pfAddr,omitempty"`
+	PFNetdev string `json:"pfNetdev,omitempty"`
+	PFDriver string `json:"pfDriver,omitempty"`
+	VFIndex  int    `json:"vfIndex"`
+	Driver   string `json:"driver,omitempty"`
+
+	// Orig is the host-side state before ADD.
+	Orig Original `json:"original"`
+	// WantVF is the PF-side state ADD set; nil when the PF reports no VF
+	// information. CHECK compares the live state with it.
+	WantVF *vf.State `json:"wantVF,omitempty"`
+	// RDMA lists the VF's RDMA devices as found before ADD. Software ones
+	// are re-created on the host by DEL: the kernel destroys them when their
+	// netdev changes namespace, whatever the rdma policy.
+	RDMA []RDMADevice `json:"rdma,omitempty"`
+	// RDMAInPod says ADD gives the RDMA devices to the pod (exclusive netns
+	// mode); false for netdev-only attachments and shared mode.
+	RDMAInPod bool `json:"rdmaInPod,omitempty"`
+	// PodIfIndex is the netdev's ifindex inside the pod, once known; DEL uses
+	// it to tell our VF from a look-alike when the netdev has no PCI parent.
+	PodIfIndex int `json:"podIfIndex,omitempty"`
+
+	IPAM   IPAM            `json:"ipam"`
+	Result json.RawMessage `json:"result,omitempty"`
+}
+
+// Original is what DEL puts back.
+type Original struct {
+	Netdev  string    `json:"netdev"`
+	MAC     string    `json:"mac"`
+	MTU     int       `json:"mtu"`
+	IfIndex int       `json:"ifIndex"`
+	Up      bool      `json:"up"`
+	VF      *vf.State `json:"vf,omitempty"`
+}
+
+// RDMADevice is an RDMA device that follows the VF into the pod.
+type RDMADevice struct {
+	Name string `json:"name"`
+	// Kind is "hw", "aux" (moved) or "soft" (re-created: the kernel destroys
+	// rxe/siw devices when their netdev changes namespace).
+	Kind   string `json:"kind"`
+	Type   string `json:"type,omitempty"`
+	Netdev string `json:"netdev,omitempty"`
+}
+
+// IPAM is what DEL needs to release the address even when the netconf it is
+// given has changed since ADD (or after a reboot).
+type IPAM struct {
+	Type   string          `json:"type,omitempty"`
+	Config json.RawMessage `json:"config,omitempty"`
+	Args   string          `json:"args,omitempty"`
+	Path   string          `json:"path,omitempty"`
+}
+
+// Key names an attachment's journal file.
+func (r *Record) Key() string { return r.ContainerID + "-" + r.IfName }

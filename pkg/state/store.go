@@ -1,0 +1,207 @@
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Errors callers decide on.
+var (
+	ErrNotFound = errors.New("no journal")
+	ErrCorrupt  = errors.New("corrupt journal")
+	ErrBadKey   = errors.New("invalid attachment key")
+)
+
+const (
+	dirMode   = 0o700
+	fileMode  = 0o600
+	journalEx = ".json"
+	locksDir  = "locks"
+	// maxJournal bounds what a reader accepts; a record is a few KiB.
+	maxJournal = 1 << 20
+)
+
+// Store is a state directory.
+type Store struct{ Dir string }
+
+// Init creates the directory tree with owner-only permissions: journals hold
+// IPAM configs and pod names, and a lock anyone could take would be a denial
+// of service.
+func (s Store) Init() error {
+	for _, d := range []string{s.Dir, filepath.Join(s.Dir, locksDir)} {
+		if err := os.MkdirAll(d, dirMode); err != nil {
+			return fmt.Errorf("create state dir %s: %w", d, err)
+		}
+		if err := os.Chmod(d, dirMode); err != nil {
+			return fmt.Errorf("restrict state dir %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// Key validates an attachment's identity and returns its journal key. The
+// runtime validates both already; checking again keeps a hostile value from
+// ever naming a path outside the state directory.
+func Key(containerID, ifName string) (string, error) {
+	for _, v := range []string{containerID, ifName} {
+		if v == "" || v == "." || v == ".." || strings.ContainsAny(v, "/\x00") || len(v) > 256 {
+			return "", fmt.Errorf("%w: %q", ErrBadKey, v)
+		}
+	}
+	return containerID + "-" + ifName, nil
+}
+
+func (s Store) path(key string) string { return filepath.Join(s.Dir, key+journalEx) }
+
+// Write stores r atomically: a temporary file in the same directory,
+// fsync'd, renamed over the journal, and the directory fsync'd, so a crash
+// leaves either the old record or the new one, never a torn one.
+func (s Store) Write(r *Record) error {
+	key, err := Key(r.ContainerID, r.IfName)
+	if err != nil {
+		return err
+	}
+	r.Version = SchemaVersion
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode journal %s: %w", key, err)
+	}
+	return writeAtomic(s.Dir, s.path(key), data)
+}
+
+func writeAtomic(dir, path string, data []byte) error {
+	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return fmt.Errorf("create temp for %s: %w", path, err)
+	}
+	tmpName := tmp.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			_ = tmp.Close()
+			_ = os.Remove(tmpName)
+		}
+	}()
+	if err := tmp.Chmod(fileMode); err != nil {
+		return fmt.Errorf("chmod %s: %w", tmpName, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", tmpName, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", tmpName, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmpName, err)
+	}
+	if err := os.Rename(tmpName, path); err != nil {
+		return fmt.Errorf("rename %s: %w", path, err)
+	}
+	ok = true
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open dir %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Read returns an attachment's journal: ErrNotFound when there is none,
+// ErrCorrupt when it cannot be trusted (torn, truncated, foreign version).
+func (s Store) Read(containerID, ifName string) (*Record, error) {
+	key, err := Key(containerID, ifName)
+	if err != nil {
+		return nil, err
+	}
+	return s.ReadKey(key)
+}
+
+// ReadKey is Read by journal key.
+func (s Store) ReadKey(key string) (*Record, error) {
+	f, err := os.Open(s.path(key))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", key, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxJournal+1))
+	if err != nil {
+		return nil, fmt.Errorf("read journal %s: %w", key, err)
+	}
+	return Decode(data)
+}
+
+// Decode parses and checks a journal. It never panics on hostile bytes.
+func Decode(data []byte) (*Record, error) {
+	if len(data) > maxJournal {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrCorrupt, maxJournal)
+	}
+	var r Record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if r.Version != SchemaVersion {
+		return nil, fmt.Errorf("%w: version %d, this plugin reads version %d", ErrCorrupt, r.Version, SchemaVersion)
+	}
+	if _, err := Key(r.ContainerID, r.IfName); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if r.DeviceID == "" {
+		return nil, fmt.Errorf("%w: no deviceID", ErrCorrupt)
+	}
+	return &r, nil
+}
+
+// Remove deletes an attachment's journal; a missing one is not an error.
+func (s Store) Remove(containerID, ifName string) error {
+	key, err := Key(containerID, ifName)
+	if err != nil {
+		return err
+	}
+	return s.RemoveKey(key)
+}
+
+// RemoveKey is Remove by journal key.
+func (s Store) RemoveKey(key string) error {
+	if err := os.Remove(s.path(key)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove journal %s: %w", key, err)
+	}
+	return nil
+}
+
+// List returns the keys of every journal in the directory, sorted; a missing
+// directory has none.
+func (s Store) List() ([]string, error) {
+	ents, err := os.ReadDir(s.Dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list state dir %s: %w", s.Dir, err)
+	}
+	var keys []string
+	for _, e := range ents {
+		n := e.Name()
+		if e.IsDir() || strings.HasPrefix(n, ".") || !strings.HasSuffix(n, journalEx) {
+			continue
+		}
+		keys = append(keys, strings.TrimSuffix(n, journalEx))
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
