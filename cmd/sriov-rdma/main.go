@@ -1,0 +1,31 @@
+// Command sriov-rdma is the CNI plugin. Run by a container runtime it serves
+// the CNI verbs; run by hand with "inspect" it describes the node's VFs.
+package main
+
+import (
+	"runtime"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/version"
+
+	"github.com/sriov-rdma/sriov-rdma/plugins/sriovrdma"
+)
+
+// Namespace switches happen on locked OS threads; the main thread is locked
+// from the start so that no goroutine can leave it in a pod namespace.
+func init() { runtime.LockOSThread() }
+
+// buildVersion is set by the Makefile with -ldflags.
+var buildVersion = "dev"
+
+func main() {
+	p := sriovrdma.New()
+	p.Fault = faultPoint
+	skel.PluginMainFuncs(skel.CNIFuncs{
+		Add:    p.Add,
+		Del:    p.Del,
+		Check:  p.Check,
+		GC:     p.GC,
+		Status: p.Status,
+	}, version.PluginSupports("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"), "CNI sriov-rdma plugin "+buildVersion)
+}

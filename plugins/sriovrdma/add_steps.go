@@ -1,0 +1,439 @@
+package sriovrdma
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/containernetworking/cni/pkg/types"
+	current "github.com/containernetworking/cni/pkg/types/100"
+	"golang.org/x/sys/unix"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/config"
+	"github.com/sriov-rdma/sriov-rdma/pkg/ipam"
+	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
+	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
+	"github.com/sriov-rdma/sriov-rdma/pkg/rdma"
+	"github.com/sriov-rdma/sriov-rdma/pkg/state"
+	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
+)
+
+// survey reads what ADD will change and builds the journal record.
+func (a *attachment) survey() error {
+	dev := a.dev
+	if dev.Netdev == "" {
+		return cniError(types.ErrInvalidNetworkConfig,
+			"VF %s has no netdev on the host: it is bound to driver %q; sriov-rdma needs a VF bound to its kernel network driver (e.g. %s)",
+			dev.Addr, dev.Driver, "mlx5_core, iavf, igbvf")
+	}
+	orig, err := a.p.Links.Get(a.host, dev.Netdev)
+	if err != nil {
+		if errors.Is(err, netdev.ErrNotFound) {
+			return cniError(types.ErrInternal, "VF %s netdev %s is not in the host netns: another pod or plugin holds it", dev.Addr, dev.Netdev)
+		}
+		return cniError(types.ErrInternal, "read VF %s netdev %s: %v", dev.Addr, dev.Netdev, err)
+	}
+	if _, err := a.p.Links.Get(a.pod, a.args.IfName); err == nil {
+		return cniError(types.ErrInvalidEnvironmentVariables, "CNI_IFNAME %q: an interface of that name already exists in the pod netns %s; choose another interface name", a.args.IfName, a.args.Netns)
+	} else if !errors.Is(err, netdev.ErrNotFound) {
+		return cniError(types.ErrInternal, "look up %s in the pod netns: %v", a.args.IfName, err)
+	}
+
+	a.rec = &state.Record{
+		BootID:       a.boot,
+		Created:      a.r.now().UTC(),
+		Phase:        state.PhaseAdding,
+		ContainerID:  a.args.ContainerID,
+		IfName:       a.args.IfName,
+		Netns:        a.args.Netns,
+		PodNamespace: a.cfg.Args.PodNamespace,
+		PodName:      a.cfg.Args.PodName,
+		DeviceID:     dev.Addr,
+		PFAddr:       dev.PFAddr,
+		PFNetdev:     dev.PFNetdev,
+		PFDriver:     dev.PFDriver,
+		VFIndex:      dev.VFIndex,
+		Driver:       dev.Driver,
+		Orig: state.Original{
+			Netdev:  orig.Name,
+			MAC:     orig.MAC,
+			MTU:     orig.MTU,
+			IfIndex: orig.Index,
+			Up:      orig.Up,
+		},
+		IPAM: state.IPAM{
+			Type:   a.cfg.IPAMType,
+			Config: a.cfg.Raw,
+			Args:   a.args.Args,
+			Path:   a.args.Path,
+		},
+	}
+	if err := a.surveyPF(); err != nil {
+		return err
+	}
+	return a.planRDMA()
+}
+
+// surveyPF reads the VF's PF-side settings and works out the ones ADD sets.
+func (a *attachment) surveyPF() error {
+	dev, asked := a.dev, a.cfg.VF
+	var cur vf.State
+	err := vf.ErrNoVFInfo
+	if dev.PFNetdev != "" {
+		cur, err = a.p.VFs.Get(dev.PFNetdev, dev.VFIndex)
+	}
+	if errors.Is(err, vf.ErrNoVFInfo) {
+		// The pod-side MAC does not need the PF: it is set on the netdev.
+		if field, val := firstPFSetting(asked); field != "" {
+			return cniError(types.ErrUnsupportedField,
+				"%s %s: PF %s (driver %s) reports no VF settings over netlink, so VF %d of %s cannot take it; remove %q from the config or use a PF whose driver supports VF settings",
+				field, val, orEmpty(dev.PFNetdev), orEmpty(dev.PFDriver), dev.VFIndex, dev.Addr, field)
+		}
+		a.r.log.Info("PF reports no VF settings over netlink; PF-side work skipped", "pf", dev.PFNetdev, "driver", dev.PFDriver)
+		return nil
+	}
+	if err != nil {
+		return cniError(types.ErrInternal, "read VF %d settings of PF %s: %v", dev.VFIndex, dev.PFNetdev, err)
+	}
+	want := desiredVF(cur, asked)
+	a.rec.Orig.VF = &cur
+	a.rec.WantVF = &want
+	return nil
+}
+
+// desiredVF is the PF-side state ADD sets: what the config asks for, and
+// otherwise spoof checking on and trust off whatever a previous user left,
+// so a pod never inherits the right to forge addresses.
+func desiredVF(cur vf.State, asked config.VFSettings) vf.State {
+	w := cur
+	if asked.MAC != nil {
+		w.MAC = strings.ToLower(asked.MAC.String())
+	}
+	if asked.VLAN != nil {
+		w.VLAN, w.QoS, w.Proto = *asked.VLAN, 0, vf.Proto8021Q
+		if asked.QoS != nil {
+			w.QoS = *asked.QoS
+		}
+		if asked.Proto != nil {
+			w.Proto = *asked.Proto
+		}
+	}
+	w.SpoofChk = true
+	if asked.SpoofChk != nil {
+		w.SpoofChk = *asked.SpoofChk
+	}
+	w.Trust = false
+	if asked.Trust != nil {
+		w.Trust = *asked.Trust
+	}
+	if asked.LinkState != nil {
+		w.LinkState = *asked.LinkState
+	}
+	if asked.MinTxRate != nil {
+		w.MinTxRate = *asked.MinTxRate
+	}
+	if asked.MaxTxRate != nil {
+		w.MaxTxRate = *asked.MaxTxRate
+	}
+	return w
+}
+
+// firstPFSetting names the first setting that only the PF can apply.
+func firstPFSetting(s config.VFSettings) (string, string) {
+	switch {
+	case s.VLAN != nil:
+		return "vlan", fmt.Sprint(*s.VLAN)
+	case s.QoS != nil:
+		return "vlanQoS", fmt.Sprint(*s.QoS)
+	case s.Proto != nil:
+		return "vlanProto", *s.Proto
+	case s.SpoofChk != nil:
+		return "spoofchk", onOff(*s.SpoofChk)
+	case s.Trust != nil:
+		return "trust", onOff(*s.Trust)
+	case s.LinkState != nil:
+		return "link_state", *s.LinkState
+	case s.MinTxRate != nil:
+		return "min_tx_rate", fmt.Sprint(*s.MinTxRate)
+	case s.MaxTxRate != nil:
+		return "max_tx_rate", fmt.Sprint(*s.MaxTxRate)
+	}
+	return "", ""
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func orEmpty(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// planRDMA decides, by policy, whether the VF's RDMA devices go to the pod.
+func (a *attachment) planRDMA() error {
+	for _, d := range a.dev.RDMA {
+		a.rec.RDMA = append(a.rec.RDMA, state.RDMADevice{Name: d.Name, Kind: string(d.Kind), Type: d.Type, Netdev: d.Netdev})
+	}
+	names := rdmaNames(a.rec.RDMA)
+	a.r.fact("rdma", names)
+	policy := a.cfg.RDMA
+	if policy == config.RDMAOff {
+		a.r.log.Info("rdma off: RDMA devices stay on the host", "rdmaDevices", names)
+		return nil
+	}
+	if len(a.dev.RDMA) == 0 {
+		reason := fmt.Sprintf("VF %s has no RDMA device (no infiniband/ entry under its PCI function, no rxe/siw device on %s)", a.dev.Addr, a.dev.Netdev)
+		if policy == config.RDMARequired {
+			return cniError(types.ErrPluginNotAvailable, "rdma: required, but %s", reason)
+		}
+		a.r.log.Info("RDMA skipped, attachment is netdev-only", "reason", reason)
+		return nil
+	}
+	mode, err := a.p.RDMA.NetnsMode()
+	if err != nil {
+		reason := fmt.Sprintf("cannot read the RDMA netns mode: %v", err)
+		if errors.Is(err, rdma.ErrNoRDMA) {
+			reason = "this kernel has no RDMA subsystem (RDMA netlink unavailable: ib_core not loaded or not built)"
+		}
+		if policy == config.RDMARequired {
+			return cniError(types.ErrPluginNotAvailable, "rdma: required, but %s, so RDMA device %s cannot be given to the pod", reason, names)
+		}
+		a.r.log.Warn("RDMA skipped, attachment is netdev-only", "reason", reason, "rdmaDevices", names)
+		return nil
+	}
+	a.r.fact("rdmaNetnsMode", mode)
+	if mode != rdma.ModeExclusive {
+		reason := "the RDMA subsystem is in shared netns mode, where RDMA devices cannot be moved into a pod; switch the node to exclusive mode with `rdma system set netns exclusive` while no pod netns exists (e.g. at boot), or load ib_core with netns_mode=0"
+		if policy == config.RDMARequired {
+			return cniError(types.ErrPluginNotAvailable, "rdma: required, but %s", reason)
+		}
+		a.r.log.Warn("RDMA device not moved, attachment is netdev-only", "reason", reason, "rdmaDevices", names)
+		return nil
+	}
+	a.rec.RDMAInPod = true
+	return nil
+}
+
+func rdmaNames(ds []state.RDMADevice) string {
+	names := make([]string, 0, len(ds))
+	for _, d := range ds {
+		names = append(names, d.Name)
+	}
+	return strings.Join(names, ",")
+}
+
+// startIPAM runs IPAM ADD in the background: the exec and the plugin's
+// work overlap the kernel's namespace moves. Its undo (IPAM DEL) waits for
+// it to finish.
+func (a *attachment) startIPAM() func() (*current.Result, error) {
+	if a.cfg.IPAMType == "" {
+		return func() (*current.Result, error) {
+			return &current.Result{CNIVersion: current.ImplementedSpecVersion}, nil
+		}
+	}
+	call := ipamCall(a.rec, a.args.Netns)
+	type out struct {
+		res types.Result
+		err error
+	}
+	ch := make(chan out, 1)
+	var once sync.Once
+	var got out
+	wait := func() out {
+		once.Do(func() { got = <-ch })
+		return got
+	}
+	a.undo.items = append(a.undo.items, undoItem{"ipam", func() error {
+		wait()
+		return a.p.IPAM.Del(context.Background(), call)
+	}})
+	a.p.fault("add:ipam")
+	go func() {
+		res, err := a.p.IPAM.Add(context.Background(), call)
+		ch <- out{res, err}
+	}()
+	return func() (*current.Result, error) {
+		o := wait()
+		a.r.mark("ipam-wait")
+		if o.err != nil {
+			return nil, fmt.Errorf("ipam %s: %w", a.cfg.IPAMType, o.err)
+		}
+		res, err := current.NewResultFromResult(o.res)
+		if err != nil {
+			return nil, fmt.Errorf("ipam %s: convert result: %w", a.cfg.IPAMType, err)
+		}
+		return res, nil
+	}
+}
+
+func ipamCall(rec *state.Record, netns string) ipam.Call {
+	return ipam.Call{
+		Type:        rec.IPAM.Type,
+		Conf:        rec.IPAM.Config,
+		ContainerID: rec.ContainerID,
+		Netns:       netns,
+		IfName:      rec.IfName,
+		Args:        rec.IPAM.Args,
+		Path:        rec.IPAM.Path,
+	}
+}
+
+// applyPF sets the PF-side settings; a refusal names the setting and the
+// driver.
+func (a *attachment) applyPF() error {
+	if a.rec.WantVF == nil {
+		return nil
+	}
+	err := vf.Apply(a.p.VFs, a.rec.PFNetdev, a.rec.VFIndex, *a.rec.Orig.VF, *a.rec.WantVF)
+	var se *vf.SettingError
+	if errors.As(err, &se) {
+		code := types.ErrInternal
+		if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EPROTONOSUPPORT) {
+			code = types.ErrUnsupportedField
+		}
+		return cniError(code, "VF %d of PF %s (driver %s) refused %s %s: %v", a.rec.VFIndex, a.rec.PFNetdev, orEmpty(a.rec.PFDriver), se.Setting, se.Value, se.Err)
+	}
+	return err
+}
+
+func (a *attachment) restorePF() error {
+	return a.p.restorePF(a.rec)
+}
+
+// rdmaToPod moves hardware RDMA devices into the pod before the netdev: on
+// InfiniBand, moving the RDMA device re-creates the IPoIB netdev.
+func (a *attachment) rdmaToPod() error {
+	if !a.rec.RDMAInPod {
+		return nil
+	}
+	for _, d := range a.rec.RDMA {
+		if d.Kind == string(pci.RDMASoftware) {
+			continue
+		}
+		if err := a.p.RDMA.Move(d.Name, a.host, a.pod); err != nil {
+			return fmt.Errorf("move RDMA device %s into the pod: %w", d.Name, err)
+		}
+	}
+	return nil
+}
+
+func (a *attachment) rdmaHome() error {
+	return a.p.hardRDMAHome(a.r, a.rec, a.host, a.pod)
+}
+
+// netdevToPod moves the VF netdev into the pod and renames it in one request.
+func (a *attachment) netdevToPod() error {
+	return a.p.Links.MoveRename(a.host, a.rec.Orig.Netdev, a.pod, a.args.IfName)
+}
+
+func (a *attachment) netdevHome() error {
+	return a.p.netdevHome(a.r, a.rec, a.host, a.pod)
+}
+
+// softRDMAInPod re-creates a software RDMA device on the VF, now in the pod:
+// the kernel destroyed it when its netdev left the host. The kernel
+// registers the new device in the initial namespace, so it is moved after.
+func (a *attachment) softRDMAInPod() error {
+	if !a.rec.RDMAInPod {
+		return nil
+	}
+	for _, d := range a.rec.RDMA {
+		if d.Kind != string(pci.RDMASoftware) {
+			continue
+		}
+		if err := a.p.RDMA.AddSoft(a.pod, d.Name, d.Type, a.args.IfName); err != nil {
+			return fmt.Errorf("re-create %s device %s on %s: %w", d.Type, d.Name, a.args.IfName, err)
+		}
+		err := a.p.RDMA.Move(d.Name, a.host, a.pod)
+		if errors.Is(err, rdma.ErrMoveUnsupported) && a.cfg.RDMA == config.RDMAAuto {
+			a.r.log.Warn("RDMA skipped, attachment is netdev-only", "reason",
+				fmt.Sprintf("this kernel cannot move %s device %s between namespaces (%v)", d.Type, d.Name, err))
+			if derr := a.p.RDMA.DelSoft(a.host, d.Name); derr != nil {
+				return fmt.Errorf("drop unmovable %s: %w", d.Name, derr)
+			}
+			a.rec.RDMAInPod = false
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("move RDMA device %s into the pod: %w", d.Name, err)
+		}
+	}
+	return nil
+}
+
+func (a *attachment) softRDMAOutOfPod() error {
+	return a.p.softRDMAOut(a.rec, a.host, a.pod)
+}
+
+// setLinkAttrs gives the netdev the configured MAC and MTU and brings it up.
+// Its undo is the netdev's return home, which puts both back.
+func (a *attachment) setLinkAttrs() error {
+	name := a.args.IfName
+	if a.cfg.MAC != nil && !strings.EqualFold(a.cfg.MAC.String(), a.rec.Orig.MAC) {
+		if err := a.p.Links.SetMAC(a.pod, name, a.cfg.MAC); err != nil {
+			return err
+		}
+	}
+	if a.cfg.MTU != 0 && a.cfg.MTU != a.rec.Orig.MTU {
+		if err := a.p.Links.SetMTU(a.pod, name, a.cfg.MTU); err != nil {
+			return err
+		}
+	}
+	return a.p.Links.SetUp(a.pod, name, true)
+}
+
+// configureAddresses puts IPAM's addresses and routes on the interface.
+func (a *attachment) configureAddresses(res *current.Result) error {
+	if len(res.IPs) == 0 {
+		return nil
+	}
+	return a.p.Addr.Configure(a.pod, a.args.IfName, res)
+}
+
+// announce tells the segment the addresses moved to this MAC. A lost
+// announcement only delays the first packets, so failure is logged.
+func (a *attachment) announce(res *current.Result) {
+	if len(res.IPs) == 0 {
+		return
+	}
+	if err := a.p.Addr.Announce(a.pod, a.args.IfName, res); err != nil {
+		a.r.log.Warn("gratuitous ARP / unsolicited NA not sent", "error", err)
+	}
+	a.r.mark("announce")
+}
+
+// podResult is the CNI result: one interface, the VF in the pod as it now
+// is, with every address pointing at it.
+func (a *attachment) podResult(ipamRes *current.Result) (*current.Result, error) {
+	l, err := a.p.Links.Get(a.pod, a.args.IfName)
+	if err != nil {
+		return nil, fmt.Errorf("read %s in the pod: %w", a.args.IfName, err)
+	}
+	a.rec.PodIfIndex = l.Index
+	res := &current.Result{
+		CNIVersion: current.ImplementedSpecVersion,
+		Interfaces: []*current.Interface{{
+			Name:    a.args.IfName,
+			Mac:     l.MAC,
+			Mtu:     l.MTU,
+			Sandbox: a.args.Netns,
+			PciID:   a.dev.Addr,
+		}},
+		Routes: ipamRes.Routes,
+		DNS:    ipamRes.DNS,
+	}
+	for _, ipc := range ipamRes.IPs {
+		c := *ipc
+		c.Interface = current.Int(0)
+		res.IPs = append(res.IPs, &c)
+	}
+	return res, nil
+}

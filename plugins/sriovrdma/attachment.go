@@ -1,0 +1,139 @@
+package sriovrdma
+
+import (
+	"errors"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/config"
+	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
+	"github.com/sriov-rdma/sriov-rdma/pkg/state"
+)
+
+// attachment is one ADD in progress: the VF, the two namespaces, the lock,
+// the journal record and the undo stack.
+type attachment struct {
+	p    *Plugin
+	r    *run
+	cfg  *config.Config
+	args *skel.CmdArgs
+	dev  *pci.Device
+	key  string
+	boot string
+
+	host, pod ns.NetNS
+	store     state.Store
+	lock      *state.Lock
+	rec       *state.Record
+	undo      undoStack
+	// free: on return the VF is owned by nobody and its lock file goes.
+	free bool
+}
+
+// resolve reads the VF from sysfs and turns what is wrong with the address
+// into an error that names it.
+func (p *Plugin) resolve(addr string) (*pci.Device, error) {
+	dev, err := p.Devices.Resolve(addr)
+	switch {
+	case err == nil:
+		return dev, nil
+	case errors.Is(err, pci.ErrInvalidAddress):
+		return nil, cniError(types.ErrInvalidNetworkConfig, "invalid deviceID %q: not a PCI address DDDD:BB:DD.F", addr)
+	case errors.Is(err, pci.ErrNotFound):
+		return nil, cniError(types.ErrInvalidNetworkConfig, "invalid deviceID %q: no such PCI device on this node (%v); check the SR-IOV device plugin's resource and the VFs created on the PF", addr, err)
+	case errors.Is(err, pci.ErrNotVF):
+		return nil, cniError(types.ErrInvalidNetworkConfig, "invalid deviceID %q: %v; only SR-IOV virtual functions are moved into pods", addr, err)
+	default:
+		return nil, cniError(types.ErrIOFailure, "read PCI device %s from sysfs: %v", addr, err)
+	}
+}
+
+// open gathers what every step needs: the namespaces, the boot ID, the
+// state directory.
+func (p *Plugin) open(r *run, cfg *config.Config, args *skel.CmdArgs, dev *pci.Device) (*attachment, error) {
+	key, err := state.Key(args.ContainerID, args.IfName)
+	if err != nil {
+		return nil, cniError(types.ErrInvalidEnvironmentVariables, "%v", err)
+	}
+	boot, err := p.BootID()
+	if err != nil {
+		return nil, cniError(types.ErrIOFailure, "read boot id: %v", err)
+	}
+	store := state.Store{Dir: cfg.StateDir}
+	if err := store.Init(); err != nil {
+		return nil, cniError(types.ErrIOFailure, "stateDir %s: %v", cfg.StateDir, err)
+	}
+	pod, err := ns.GetNS(args.Netns)
+	if err != nil {
+		return nil, cniError(types.ErrInvalidNetNS, "open pod netns %q: %v", args.Netns, err)
+	}
+	host, err := ns.GetCurrentNS()
+	if err != nil {
+		_ = pod.Close()
+		return nil, cniError(types.ErrInternal, "open host netns: %v", err)
+	}
+	a := &attachment{p: p, r: r, cfg: cfg, args: args, dev: dev, key: key, boot: boot, host: host, pod: pod, store: store}
+	a.undo = undoStack{r: r, fault: p.fault}
+	r.fact("rdmaPolicy", string(cfg.RDMA))
+	return a, nil
+}
+
+func (a *attachment) close() {
+	_ = a.pod.Close()
+	_ = a.host.Close()
+}
+
+// lockAndClaim takes the VF's lock and makes sure nobody else owns the VF.
+func (a *attachment) lockAndClaim() error {
+	lock, err := a.store.Lock(a.dev.Addr, a.p.LockWait)
+	if err != nil {
+		if errors.Is(err, state.ErrLockTimeout) {
+			return cniError(types.ErrTryAgainLater, "device %s is busy: another operation on it did not finish within %s; try again", a.dev.Addr, a.p.LockWait)
+		}
+		return cniError(types.ErrIOFailure, "lock device %s: %v", a.dev.Addr, err)
+	}
+	a.lock = lock
+	owner, err := lock.Owner()
+	if err != nil {
+		return cniError(types.ErrIOFailure, "read owner of %s: %v", a.dev.Addr, err)
+	}
+	if owner != "" {
+		if err := a.p.claimFrom(a.r, a.store, a.host, a.boot, owner, a.key, a.dev.Addr); err != nil {
+			return err
+		}
+	}
+	a.free = true // until the journal names this attachment as the owner
+	return nil
+}
+
+// unlock releases the VF's lock; a VF left free also loses its lock file,
+// so nothing of it stays in the state directory.
+func (a *attachment) unlock() {
+	if a.free {
+		if err := a.lock.SetOwner(""); err != nil {
+			a.r.log.Error("clear owner", "device", a.dev.Addr, "error", err)
+		}
+		if err := a.lock.ReleaseFree(); err != nil {
+			a.r.log.Error("remove lock", "device", a.dev.Addr, "error", err)
+		}
+		return
+	}
+	a.lock.Release()
+}
+
+// writeJournal records the attachment before the first change. Ownership is
+// written first: a crash between the two leaves an owner whose journal is
+// missing, which the next ADD treats as free; the reverse order could leave
+// a journal whose DEL restores a VF that another pod was given.
+func (a *attachment) writeJournal() error {
+	if err := a.lock.SetOwner(a.key); err != nil {
+		return cniError(types.ErrIOFailure, "claim %s: %v", a.dev.Addr, err)
+	}
+	if err := a.store.Write(a.rec); err != nil {
+		return cniError(types.ErrIOFailure, "write journal for %s: %v", a.dev.Addr, err)
+	}
+	a.free = false
+	return nil
+}

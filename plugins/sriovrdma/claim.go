@@ -1,0 +1,114 @@
+package sriovrdma
+
+import (
+	"errors"
+
+	"github.com/containernetworking/cni/pkg/types"
+	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/state"
+)
+
+// ErrDeviceBusy: the VF belongs to a live attachment.
+var ErrDeviceBusy = errors.New("device busy")
+
+// claimFrom decides what to do about the VF's current owner, with the VF's
+// lock held: a live attachment keeps it (busy); one whose pod netns
+// vanished, or a killed earlier try of this same attachment, is restored
+// first; one from an earlier boot only has its address released.
+func (p *Plugin) claimFrom(r *run, store state.Store, host ns.NetNS, boot, owner, key, device string) error {
+	rec, err := store.ReadKey(owner)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		// Ownership is written before the journal: a crash between the two
+		// left an owner that never changed anything.
+		r.log.Info("owner without journal; VF is free", "device", device, "owner", owner)
+		return nil
+	case errors.Is(err, state.ErrCorrupt):
+		// Nothing in it can be trusted; if the VF is still in a pod, the
+		// survey finds its netdev missing from the host and refuses.
+		r.log.Warn("owner's journal is corrupt; taking the VF over", "device", device, "owner", owner, "error", err)
+		return nil
+	case err != nil:
+		return cniError(types.ErrIOFailure, "read journal of %s's owner %s: %v", device, owner, err)
+	}
+	if owner == key {
+		r.log.Warn("an earlier ADD of this attachment did not finish; restoring before trying again", "phase", rec.Phase)
+		return p.reclaim(r, store, host, boot, rec)
+	}
+	if rec.BootID == boot && netnsAlive(rec.Netns) {
+		return cniError(types.ErrInternal, "device %s is busy: %v, in use by pod %s/%s (container %s, interface %s)",
+			device, ErrDeviceBusy, rec.PodNamespace, rec.PodName, rec.ContainerID, rec.IfName)
+	}
+	r.log.Warn("reclaiming VF from an attachment whose pod is gone", "device", device, "owner", owner, "netns", rec.Netns)
+	return p.reclaim(r, store, host, boot, rec)
+}
+
+func (p *Plugin) reclaim(r *run, store state.Store, host ns.NetNS, boot string, rec *state.Record) error {
+	if err := p.restore(r, store, host, boot, rec); err != nil {
+		return cniError(types.ErrInternal, "restore VF %s from stale attachment %s before reuse: %v", rec.DeviceID, rec.Key(), err)
+	}
+	return nil
+}
+
+// netnsAlive reports whether a netns path still names a namespace. Only a
+// path that is gone or is no namespace counts as dead; any other error (a
+// permission problem, say) counts as alive, so a VF is never taken from a
+// pod that may still be running.
+func netnsAlive(path string) bool {
+	if path == "" {
+		return false
+	}
+	n, err := ns.GetNS(path)
+	if err == nil {
+		_ = n.Close()
+		return true
+	}
+	var notExist ns.NSPathNotExistErr
+	var notNS ns.NSPathNotNSErr
+	return !errors.As(err, &notExist) && !errors.As(err, &notNS)
+}
+
+// reclaimVanished restores, after a successful ADD, every other attachment
+// whose pod netns is gone or whose boot is over: Multus sends GC only to the
+// default network, so without this a pod that died without DEL would hold
+// its VF and its address until the VF is asked for again. VFs busy with
+// another invocation are skipped; the next ADD or GC gets them.
+func (a *attachment) reclaimVanished() {
+	keys, err := a.store.List()
+	if err != nil {
+		a.r.log.Warn("list journals for reclaim", "error", err)
+		return
+	}
+	for _, k := range keys {
+		if k == a.key {
+			continue
+		}
+		rec, err := a.store.ReadKey(k)
+		if err != nil || (rec.BootID == a.boot && netnsAlive(rec.Netns)) {
+			continue
+		}
+		if rec.DeviceID == a.dev.Addr {
+			continue
+		}
+		lock, got, err := a.store.TryLock(rec.DeviceID)
+		if err != nil || !got {
+			continue
+		}
+		if owner, _ := lock.Owner(); owner != "" && owner != k {
+			lock.Release()
+			_ = a.p.releaseIP(rec)
+			_ = a.store.RemoveKey(k)
+			continue
+		}
+		if err := a.p.restore(a.r, a.store, a.host, a.boot, rec); err != nil {
+			a.r.log.Warn("reclaim stale attachment", "journal", k, "error", err)
+			lock.Release()
+			continue
+		}
+		a.r.log.Info("reclaimed stale attachment", "journal", k, "device", rec.DeviceID)
+		_ = lock.SetOwner("")
+		_ = lock.ReleaseFree()
+	}
+	a.r.mark("reclaim")
+}

@@ -1,0 +1,120 @@
+package sriovrdma
+
+import (
+	"context"
+	"errors"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/config"
+	"github.com/sriov-rdma/sriov-rdma/pkg/ipam"
+	"github.com/sriov-rdma/sriov-rdma/pkg/state"
+)
+
+// Del puts back everything ADD changed, from the journal. It succeeds when
+// there is nothing left to undo: no journal, no netns, no link, a second DEL.
+func (p *Plugin) Del(args *skel.CmdArgs) (err error) {
+	r := p.begin("DEL", args)
+	defer func() { err = r.finish(err) }()
+
+	// A DEL must work even if the config no longer validates: the journal,
+	// not today's netconf, says what to undo.
+	cfg, cfgErr := config.LoadLenient(args.StdinData, args.Args)
+	r.useConfig(cfg)
+	if cfgErr != nil {
+		r.log.Warn("netconf does not validate; DEL works from the journal", "error", cfgErr)
+	}
+	r.mark("parse")
+	key, err := state.Key(args.ContainerID, args.IfName)
+	if err != nil {
+		return cniError(types.ErrInvalidEnvironmentVariables, "%v", err)
+	}
+	store := state.Store{Dir: cfg.StateDir}
+	rec, err := store.Read(args.ContainerID, args.IfName)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		// Nothing journalled: nothing of ours is on the host. Release the
+		// address anyway in case the IPAM plugin holds one (idempotent).
+		p.releaseUnjournalled(r, cfg, args)
+		return nil
+	case errors.Is(err, state.ErrCorrupt):
+		r.log.Error("journal is corrupt; releasing the address with the current netconf and dropping it", "journal", key, "error", err)
+		p.releaseUnjournalled(r, cfg, args)
+		return store.RemoveKey(key)
+	case err != nil:
+		return cniError(types.ErrIOFailure, "read journal %s: %v", key, err)
+	}
+	r.fact("deviceID", rec.DeviceID)
+	r.fact("rdma", rdmaNames(rec.RDMA))
+	if args.Netns != "" && rec.Netns == "" {
+		rec.Netns = args.Netns
+	}
+
+	boot, err := p.BootID()
+	if err != nil {
+		return cniError(types.ErrIOFailure, "read boot id: %v", err)
+	}
+	host, err := ns.GetCurrentNS()
+	if err != nil {
+		return cniError(types.ErrInternal, "open host netns: %v", err)
+	}
+	defer host.Close()
+
+	lock, err := store.Lock(rec.DeviceID, p.LockWait)
+	if err != nil {
+		if errors.Is(err, state.ErrLockTimeout) {
+			return cniError(types.ErrTryAgainLater, "device %s is busy: another operation on it did not finish within %s; try again", rec.DeviceID, p.LockWait)
+		}
+		return cniError(types.ErrIOFailure, "lock device %s: %v", rec.DeviceID, err)
+	}
+	r.mark("lock")
+	return p.delLocked(r, store, host, boot, rec, lock)
+}
+
+// delLocked restores rec with its VF's lock held, then releases the lock.
+// A VF another attachment owns now (it reclaimed this one, or the node
+// rebooted) is left alone: only the address and the journal are ours.
+func (p *Plugin) delLocked(r *run, store state.Store, host ns.NetNS, boot string, rec *state.Record, lock *state.Lock) error {
+	owner, err := lock.Owner()
+	if err != nil {
+		lock.Release()
+		return cniError(types.ErrIOFailure, "read owner of %s: %v", rec.DeviceID, err)
+	}
+	if owner != "" && owner != rec.Key() {
+		lock.Release()
+		r.log.Info("VF now belongs to another attachment; releasing only this one's address and journal", "owner", owner)
+		if err := p.releaseIP(rec); err != nil {
+			return cniError(types.ErrInternal, "%v", err)
+		}
+		return store.RemoveKey(rec.Key())
+	}
+	if err := p.restore(r, store, host, boot, rec); err != nil {
+		lock.Release()
+		return cniError(types.ErrInternal, "restore %s of %s: %v (journal kept: the next DEL retries)", rec.DeviceID, rec.Key(), err)
+	}
+	if err := lock.SetOwner(""); err != nil {
+		r.log.Error("clear owner", "error", err)
+	}
+	if err := lock.ReleaseFree(); err != nil {
+		r.log.Error("remove lock", "error", err)
+	}
+	return nil
+}
+
+// releaseUnjournalled sends IPAM DEL with the netconf DEL was given. Its
+// failure is logged, not returned: with no journal nothing of ours is left.
+func (p *Plugin) releaseUnjournalled(r *run, cfg *config.Config, args *skel.CmdArgs) {
+	if cfg.IPAMType == "" {
+		return
+	}
+	err := p.IPAM.Del(context.Background(), ipam.Call{
+		Type: cfg.IPAMType, Conf: cfg.Raw, ContainerID: args.ContainerID,
+		Netns: args.Netns, IfName: args.IfName, Args: args.Args, Path: args.Path,
+	})
+	if err != nil {
+		r.log.Warn("IPAM DEL without a journal failed", "error", err)
+	}
+	r.mark("ipam")
+}

@@ -1,0 +1,124 @@
+// Package sriovrdma implements the sriov-rdma CNI verbs. Each verb reads as
+// the story told in DESIGN.md; the kernel-facing work sits behind the small
+// interfaces below so the transaction logic is testable on kernels without
+// SR-IOV or RDMA.
+package sriovrdma
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/types"
+	current "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/ipam"
+	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
+	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
+	"github.com/sriov-rdma/sriov-rdma/pkg/rdma"
+	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
+)
+
+// Devices reads the VF from sysfs.
+type Devices interface {
+	Resolve(addr string) (*pci.Device, error)
+	NetdevsOf(addr string) ([]string, error)
+}
+
+// Links moves and configures netdevs.
+type Links interface {
+	Get(in ns.NetNS, name string) (netdev.Attrs, error)
+	MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string) error
+	Rename(in ns.NetNS, name, newName string) error
+	SetMAC(in ns.NetNS, name string, mac net.HardwareAddr) error
+	SetMTU(in ns.NetNS, name string, mtu int) error
+	SetUp(in ns.NetNS, name string, up bool) error
+}
+
+// RDMA moves RDMA devices and re-creates software ones.
+type RDMA interface {
+	NetnsMode() (string, error)
+	Exists(in ns.NetNS, name string) (bool, error)
+	Move(name string, from, to ns.NetNS) error
+	AddSoft(in ns.NetNS, name, typ, netdev string) error
+	DelSoft(in ns.NetNS, name string) error
+}
+
+// IPAM runs the chained IPAM plugin.
+type IPAM interface {
+	Add(ctx context.Context, c ipam.Call) (types.Result, error)
+	Del(ctx context.Context, c ipam.Call) error
+	Check(ctx context.Context, c ipam.Call) error
+	GC(ctx context.Context, c ipam.Call) error
+	Status(ctx context.Context, c ipam.Call) error
+}
+
+// Addressing puts IPAM's answer on the interface inside the pod.
+type Addressing interface {
+	Configure(in ns.NetNS, ifName string, res *current.Result) error
+	Announce(in ns.NetNS, ifName string, res *current.Result) error
+	Addrs(in ns.NetNS, ifName string) ([]net.IPNet, error)
+}
+
+// Plugin holds the verbs' dependencies.
+type Plugin struct {
+	Devices Devices
+	VFs     vf.Netlink
+	Links   Links
+	RDMA    RDMA
+	IPAM    IPAM
+	Addr    Addressing
+
+	// BootID identifies this boot; journals from another boot describe
+	// devices the reboot already reset.
+	BootID func() (string, error)
+	Now    func() time.Time
+	// LockWait bounds the wait for a VF's lock.
+	LockWait time.Duration
+	// Stdout receives the CNI result; Stderr the log when no logFile is set.
+	Stdout io.Writer
+	Stderr io.Writer
+	// Fault is called at each named step of ADD and DEL; the fault-injection
+	// build kills the process there. nil in the shipped binary.
+	Fault func(point string)
+}
+
+// DefaultLockWait is long enough for another ADD of the same VF to finish
+// (tens of milliseconds) with a wide margin, and short enough that kubelet
+// hears back well within its own timeout.
+const DefaultLockWait = 10 * time.Second
+
+// New wires the plugin to the running kernel.
+func New() *Plugin {
+	return &Plugin{
+		Devices:  pci.Sysfs{Root: "/sys"},
+		VFs:      vf.Kernel{},
+		Links:    netdev.Kernel{},
+		RDMA:     rdma.Kernel{},
+		IPAM:     ipam.Exec{},
+		Addr:     kernelAddressing{},
+		BootID:   readBootID,
+		Now:      time.Now,
+		LockWait: DefaultLockWait,
+		Stdout:   os.Stdout,
+		Stderr:   os.Stderr,
+	}
+}
+
+func readBootID() (string, error) {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func (p *Plugin) fault(point string) {
+	if p.Fault != nil {
+		p.Fault(point)
+	}
+}

@@ -1,0 +1,321 @@
+package sriovrdma
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
+	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
+	"github.com/sriov-rdma/sriov-rdma/pkg/rdma"
+	"github.com/sriov-rdma/sriov-rdma/pkg/state"
+	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
+)
+
+// restore undoes a journalled attachment: IPAM DEL first, then (unless the
+// node rebooted since) the RDMA devices, the netdev and the PF-side settings
+// go back to what the journal recorded, then the journal goes. Every step is
+// harmless when its change never happened or was already undone, so restore
+// finishes what a crashed ADD or DEL left. The caller holds the VF's lock
+// and has checked that the attachment still owns the VF.
+func (p *Plugin) restore(r *run, store state.Store, host ns.NetNS, boot string, rec *state.Record) error {
+	if err := p.releaseIP(rec); err != nil {
+		return err
+	}
+	p.fault("del:after-ipam")
+	if rec.BootID != boot {
+		// The reboot reset the VF and emptied every pod netns; the journal's
+		// originals describe a device that no longer exists as recorded.
+		r.log.Info("journal from an earlier boot: address released, device left as the reboot made it",
+			"journal", rec.Key(), "bootID", rec.BootID)
+	} else if err := p.restoreDevice(r, host, rec); err != nil {
+		return err
+	}
+	p.fault("del:before-journal-remove")
+	if err := store.RemoveKey(rec.Key()); err != nil {
+		return err
+	}
+	r.mark("journal")
+	return nil
+}
+
+// releaseIP runs IPAM DEL with the config recorded at ADD, so a changed or
+// missing netconf cannot leak the address.
+func (p *Plugin) releaseIP(rec *state.Record) error {
+	if rec.IPAM.Type == "" {
+		return nil
+	}
+	if err := p.IPAM.Del(context.Background(), ipamCall(rec, rec.Netns)); err != nil {
+		return fmt.Errorf("release address of %s: %w", rec.Key(), err)
+	}
+	return nil
+}
+
+// restoreDevice brings the VF home: RDMA devices first (looked up inside the
+// pod), then the netdev under its original name, then software RDMA devices
+// re-created on it, then the PF-side settings.
+func (p *Plugin) restoreDevice(r *run, host ns.NetNS, rec *state.Record) error {
+	pod, err := ns.GetNS(rec.Netns)
+	if err != nil {
+		pod = nil // gone: the kernel already returned a real VF to the host
+		r.log.Info("pod netns gone", "netns", rec.Netns, "reason", err)
+	} else {
+		defer pod.Close()
+	}
+	var errs []error
+	if err := p.hardRDMAHome(r, rec, host, pod); err != nil {
+		errs = append(errs, err)
+	}
+	p.fault("del:after-rdma")
+	if err := p.softRDMAOut(rec, host, pod); err != nil {
+		errs = append(errs, err)
+	}
+	if err := p.netdevHome(r, rec, host, pod); err != nil {
+		errs = append(errs, err)
+	}
+	p.fault("del:after-netdev")
+	if err := p.restorePF(rec); err != nil {
+		errs = append(errs, err)
+	}
+	r.mark("restore")
+	return errors.Join(errs...)
+}
+
+// hardRDMAHome moves hardware RDMA devices back from the pod. The request
+// runs on a thread inside the pod netns: from the host the kernel answers
+// ENODEV.
+func (p *Plugin) hardRDMAHome(r *run, rec *state.Record, host, pod ns.NetNS) error {
+	if !rec.RDMAInPod || pod == nil {
+		return nil
+	}
+	var errs []error
+	for _, d := range rec.RDMA {
+		if d.Kind == string(pci.RDMASoftware) {
+			continue
+		}
+		in, err := p.RDMA.Exists(pod, d.Name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !in {
+			continue
+		}
+		if err := p.RDMA.Move(d.Name, pod, host); err != nil {
+			errs = append(errs, fmt.Errorf("move RDMA device %s home: %w", d.Name, err))
+			continue
+		}
+		r.log.Debug("RDMA device home", "rdma", d.Name)
+	}
+	return errors.Join(errs...)
+}
+
+// softRDMAOut deletes the software RDMA devices ADD re-created for the pod.
+// Moving the netdev home would destroy them anyway; deleting them first
+// keeps the pod's verbs users from seeing a half-gone device.
+func (p *Plugin) softRDMAOut(rec *state.Record, host, pod ns.NetNS) error {
+	if !rec.RDMAInPod {
+		return nil
+	}
+	var errs []error
+	for _, d := range rec.RDMA {
+		if d.Kind != string(pci.RDMASoftware) {
+			continue
+		}
+		for _, in := range []ns.NetNS{pod, host} {
+			if in == nil {
+				continue
+			}
+			ok, err := p.RDMA.Exists(in, d.Name)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if ok && (in == pod || !p.softOnOriginal(rec, host, d)) {
+				if err := p.RDMA.DelSoft(in, d.Name); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// softOnOriginal reports whether a host device of that name is bound to the
+// VF netdev at home, i.e. is the node's own one rather than ADD's copy.
+func (p *Plugin) softOnOriginal(rec *state.Record, host ns.NetNS, d state.RDMADevice) bool {
+	_, err := p.Links.Get(host, rec.Orig.Netdev)
+	return err == nil
+}
+
+// recreateSoftRDMA puts back, on the host, the software RDMA devices the
+// kernel destroyed when the netdev left.
+func (p *Plugin) recreateSoftRDMA(r *run, rec *state.Record, host ns.NetNS, netdevName string) error {
+	var errs []error
+	for _, d := range rec.RDMA {
+		if d.Kind != string(pci.RDMASoftware) {
+			continue
+		}
+		ok, err := p.RDMA.Exists(host, d.Name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if ok {
+			continue
+		}
+		if err := p.RDMA.AddSoft(host, d.Name, d.Type, netdevName); err != nil {
+			if errors.Is(err, rdma.ErrNoRDMA) {
+				continue
+			}
+			errs = append(errs, fmt.Errorf("re-create %s device %s on %s: %w", d.Type, d.Name, netdevName, err))
+			continue
+		}
+		r.log.Info("software RDMA device re-created on the host", "rdma", d.Name, "netdev", netdevName)
+	}
+	return errors.Join(errs...)
+}
+
+// netdevHome finds the VF's netdev wherever it is — in the pod under
+// CNI_IFNAME, already home, or returned by the kernel under another name
+// when the pod netns went away — and puts it back under its original name
+// with its original MAC, MTU and state, then re-creates software RDMA
+// devices on it. A VF netdev found nowhere (a virtual stand-in destroyed
+// with its namespace) is logged, not an error: there is nothing to return.
+func (p *Plugin) netdevHome(r *run, rec *state.Record, host, pod ns.NetNS) error {
+	name, err := p.findAndReturn(r, rec, host, pod)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		r.log.Warn("VF netdev not found in the pod or on the host; nothing to return", "device", rec.DeviceID, "netdev", rec.Orig.Netdev)
+		return nil
+	}
+	if err := p.restoreLinkAttrs(host, name, rec); err != nil {
+		return err
+	}
+	return p.recreateSoftRDMA(r, rec, host, name)
+}
+
+func (p *Plugin) findAndReturn(r *run, rec *state.Record, host, pod ns.NetNS) (string, error) {
+	if pod != nil {
+		l, err := p.Links.Get(pod, rec.IfName)
+		switch {
+		case err == nil && isOurs(l, rec):
+			home, herr := p.homeName(r, rec, host)
+			if herr != nil {
+				return "", herr
+			}
+			if err := p.Links.MoveRename(pod, rec.IfName, host, home); err != nil {
+				return "", fmt.Errorf("return netdev %s home as %s: %w", rec.IfName, home, err)
+			}
+			return home, nil
+		case err == nil:
+			r.log.Warn("interface in the pod is not this VF; left alone", "ifname", rec.IfName, "parentDev", l.ParentDev, "index", l.Index)
+		case !errors.Is(err, netdev.ErrNotFound):
+			return "", fmt.Errorf("look up %s in the pod: %w", rec.IfName, err)
+		}
+	}
+	if l, err := p.Links.Get(host, rec.Orig.Netdev); err == nil && isOurs(l, rec) {
+		return l.Name, nil
+	}
+	// The kernel returns a physical netdev to the initial namespace when its
+	// namespace dies, renamed if its name was taken: find it by PCI address.
+	names, err := p.Devices.NetdevsOf(rec.DeviceID)
+	if err != nil {
+		return "", fmt.Errorf("find netdev of %s: %w", rec.DeviceID, err)
+	}
+	for _, n := range names {
+		if _, err := p.Links.Get(host, n); err != nil {
+			continue
+		}
+		if n == rec.Orig.Netdev {
+			return n, nil
+		}
+		home, herr := p.homeName(r, rec, host)
+		if herr != nil {
+			return "", herr
+		}
+		if err := p.Links.Rename(host, n, home); err != nil {
+			return "", fmt.Errorf("rename returned netdev %s to %s: %w", n, home, err)
+		}
+		r.log.Info("netdev returned by the kernel renamed back", "from", n, "to", home)
+		return home, nil
+	}
+	return "", nil
+}
+
+// isOurs tells the VF from a look-alike: a netdev with a PCI parent must
+// sit on our VF; a virtual stand-in (no parent) must keep its ifindex.
+func isOurs(l netdev.Attrs, rec *state.Record) bool {
+	if l.ParentDev != "" {
+		return l.ParentDev == rec.DeviceID
+	}
+	return l.Index == rec.Orig.IfIndex || (rec.PodIfIndex != 0 && l.Index == rec.PodIfIndex)
+}
+
+// homeName is the original name, or, when another device took it meanwhile,
+// a name derived from the PCI address (stable, so a later DEL or an operator
+// finds it).
+func (p *Plugin) homeName(r *run, rec *state.Record, host ns.NetNS) (string, error) {
+	l, err := p.Links.Get(host, rec.Orig.Netdev)
+	if errors.Is(err, netdev.ErrNotFound) {
+		return rec.Orig.Netdev, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up %s on the host: %w", rec.Orig.Netdev, err)
+	}
+	alt := fallbackName(rec.DeviceID)
+	r.log.Warn("original netdev name taken on the host; using a name derived from the PCI address",
+		"name", rec.Orig.Netdev, "takenBy", l.Index, "fallback", alt)
+	return alt, nil
+}
+
+// fallbackName turns 0000:01:10.2 into vf0000011002 (IFNAMSIZ allows 15).
+func fallbackName(addr string) string {
+	return "vf" + strings.NewReplacer(":", "", ".", "").Replace(addr)
+}
+
+// restoreLinkAttrs puts back MAC, MTU and up/down on the host.
+func (p *Plugin) restoreLinkAttrs(host ns.NetNS, name string, rec *state.Record) error {
+	l, err := p.Links.Get(host, name)
+	if err != nil {
+		return fmt.Errorf("read %s on the host: %w", name, err)
+	}
+	if rec.Orig.MAC != "" && !strings.EqualFold(l.MAC, rec.Orig.MAC) {
+		mac, err := net.ParseMAC(rec.Orig.MAC)
+		if err != nil {
+			return fmt.Errorf("journalled mac %q: %w", rec.Orig.MAC, err)
+		}
+		if err := p.Links.SetMAC(host, name, mac); err != nil {
+			return err
+		}
+	}
+	if rec.Orig.MTU != 0 && l.MTU != rec.Orig.MTU {
+		if err := p.Links.SetMTU(host, name, rec.Orig.MTU); err != nil {
+			return err
+		}
+	}
+	if l.Up != rec.Orig.Up {
+		if err := p.Links.SetUp(host, name, rec.Orig.Up); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// restorePF puts every PF-side attribute back, also those the config never
+// touched.
+func (p *Plugin) restorePF(rec *state.Record) error {
+	if rec.Orig.VF == nil {
+		return nil
+	}
+	if err := vf.Restore(p.VFs, rec.PFNetdev, rec.VFIndex, *rec.Orig.VF); err != nil {
+		return fmt.Errorf("restore VF %d settings on PF %s: %w", rec.VFIndex, rec.PFNetdev, err)
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package sriovrdma
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/config"
+)
+
+// run is one verb invocation: its logger, its step timings and the facts the
+// closing log record carries.
+type run struct {
+	verb    string
+	args    *skel.CmdArgs
+	start   time.Time
+	last    time.Time
+	now     func() time.Time
+	log     *slog.Logger
+	closer  io.Closer
+	steps   []slog.Attr
+	facts   []slog.Attr
+	stderr  io.Writer
+	logFile string
+}
+
+func (p *Plugin) begin(verb string, args *skel.CmdArgs) *run {
+	now := p.Now
+	if now == nil {
+		now = time.Now
+	}
+	t := now()
+	r := &run{verb: verb, args: args, start: t, last: t, now: now, stderr: p.Stderr}
+	r.log = slog.New(slog.NewJSONHandler(r.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	return r
+}
+
+// useConfig switches the log to the configured file and level. The file is
+// opened for append and closed when the verb ends, so logrotate can move it
+// between invocations.
+func (r *run) useConfig(cfg *config.Config) {
+	if cfg.LogFile == "" {
+		r.log = slog.New(slog.NewJSONHandler(r.stderr, &slog.HandlerOptions{Level: max(cfg.LogLevel, slog.LevelError)}))
+		return
+	}
+	f, err := os.OpenFile(cfg.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		r.log.Error("cannot open log file; logging errors to stderr", "logFile", cfg.LogFile, "error", err)
+		return
+	}
+	r.closer = f
+	r.logFile = cfg.LogFile
+	r.log = slog.New(slog.NewJSONHandler(f, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	r.fact("podNamespace", cfg.Args.PodNamespace)
+	r.fact("podName", cfg.Args.PodName)
+	r.fact("deviceID", cfg.DeviceID)
+}
+
+// mark closes the current step: the time since the previous mark goes into
+// the verb's closing record under the step's name.
+func (r *run) mark(step string) {
+	t := r.now()
+	r.steps = append(r.steps, slog.String(step, t.Sub(r.last).Round(time.Microsecond).String()))
+	r.last = t
+}
+
+func (r *run) fact(key string, v any) {
+	if s, ok := v.(string); ok && s == "" {
+		return
+	}
+	r.facts = append(r.facts, slog.Any(key, v))
+}
+
+// finish writes the verb's one summary record and turns err into a CNI
+// error: errors already carrying a CNI code keep it, anything else is an
+// internal error whose message says which step failed on which device.
+func (r *run) finish(err error) error {
+	attrs := []any{
+		slog.String("containerID", r.args.ContainerID),
+		slog.String("ifname", r.args.IfName),
+		slog.String("netns", r.args.Netns),
+	}
+	for _, f := range r.facts {
+		attrs = append(attrs, f)
+	}
+	stepAttrs := make([]any, 0, len(r.steps))
+	for _, s := range r.steps {
+		stepAttrs = append(stepAttrs, s)
+	}
+	attrs = append(attrs, slog.Group("steps", stepAttrs...), slog.String("total", r.now().Sub(r.start).Round(time.Microsecond).String()))
+	var cniErr *types.Error
+	if err != nil {
+		if !errors.As(err, &cniErr) {
+			cniErr = types.NewError(types.ErrInternal, err.Error(), "")
+		}
+		attrs = append(attrs, slog.String("outcome", "error"), slog.Uint64("code", uint64(cniErr.Code)), slog.String("error", cniErr.Msg))
+		r.log.Error(r.verb, attrs...)
+	} else {
+		attrs = append(attrs, slog.String("outcome", "ok"))
+		r.log.Info(r.verb, attrs...)
+	}
+	if r.closer != nil {
+		_ = r.closer.Close()
+	}
+	if cniErr != nil {
+		return cniErr
+	}
+	return nil
+}
+
+// cniError gives err a CNI code, keeping its message.
+func cniError(code uint, format string, a ...any) *types.Error {
+	return types.NewError(code, fmt.Sprintf(format, a...), "")
+}
