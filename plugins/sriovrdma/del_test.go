@@ -1,0 +1,176 @@
+package sriovrdma
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
+)
+
+func TestDelIsIdempotent(t *testing.T) {
+	n := newNode(t, nodeOpts{vfs: 1, hwRDMA: true})
+	before := n.snapshot()
+	p := n.newPod("pod-a")
+	conf := n.conf(0, map[string]any{"vlan": 5})
+
+	// DEL of an attachment that never existed: nothing to undo, success.
+	if err := n.del(p, conf); err != nil {
+		t.Fatalf("DEL with no journal: %v", err)
+	}
+	n.mustAdd(p, conf)
+	if err := n.del(p, conf); err != nil {
+		t.Fatalf("first DEL: %v", err)
+	}
+	if err := n.del(p, conf); err != nil {
+		t.Fatalf("second DEL: %v", err)
+	}
+	if d := before.diff(n.snapshot()); d != "" {
+		t.Errorf("node changed after ADD, DEL, DEL:\n%s", d)
+	}
+	// A DEL whose netconf no longer validates still works from the journal.
+	n.mustAdd(p, conf)
+	if err := n.del(p, []byte(`{"cniVersion":"1.1.0","name":"rdma-net","type":"sriov-rdma","vlan":9999,"stateDir":"`+n.stateDir+`"}`)); err != nil {
+		t.Fatalf("DEL with an invalid netconf: %v", err)
+	}
+	if d := before.diff(n.snapshot()); d != "" {
+		t.Errorf("DEL with an invalid netconf left the node changed:\n%s", d)
+	}
+	// Nor does a DEL without a netns (the runtime lost it).
+	n.mustAdd(p, conf)
+	noNetns := *n.args(p, conf)
+	noNetns.Netns = ""
+	if err := n.inHost(func() error { return n.p.Del(&noNetns) }); err != nil {
+		t.Fatalf("DEL without CNI_NETNS: %v", err)
+	}
+	if d := before.diff(n.snapshot()); d != "" {
+		t.Errorf("DEL without CNI_NETNS left the node changed:\n%s", d)
+	}
+}
+
+func TestDelAfterPodNetnsDeleted(t *testing.T) {
+	n := newNode(t, nodeOpts{vfs: 2})
+	p := n.newPod("pod-a")
+	conf := n.conf(0, map[string]any{"vlan": 5, "trust": "on"})
+	origVF := n.vfs.State("pf0", 0)
+	n.mustAdd(p, conf)
+	// Deleting the namespace destroys a veth stand-in (a real VF would be
+	// returned to the host instead: see TestDelFindsNetdevReturnedByKernel).
+	deleteNS(t, p.ns)
+	if err := n.del(p, conf); err != nil {
+		t.Fatalf("DEL after netns deletion: %v", err)
+	}
+	if got := n.ipam.allocated(); len(got) != 0 {
+		t.Errorf("addresses still allocated: %v", got)
+	}
+	if got := n.vfs.State("pf0", 0); got != origVF {
+		t.Errorf("VF 0 PF-side = %+v, want %+v", got, origVF)
+	}
+	if s := n.snapshot(); len(s.State) != 0 {
+		t.Errorf("state dir not empty: %v", s.State)
+	}
+	if err := n.del(p, conf); err != nil {
+		t.Fatalf("second DEL after netns deletion: %v", err)
+	}
+}
+
+// The kernel returns a physical VF netdev to the host when its pod netns
+// dies, renamed when its name is taken. DEL finds it by PCI address.
+func TestDelFindsNetdevReturnedByKernel(t *testing.T) {
+	n := newNode(t, nodeOpts{vfs: 1})
+	before := links(t, n.host)["vf0"]
+	p := n.newPod("pod-a")
+	conf := n.conf(0, map[string]any{"mac": "02:00:00:00:00:aa", "mtu": 1300})
+	n.mustAdd(p, conf)
+	// What the kernel does: the netdev lands on the host as eth9.
+	if err := (p.ns).Do(func(ns.NetNS) error {
+		l, err := netlink.LinkByName("net1")
+		if err != nil {
+			return err
+		}
+		return netlink.LinkSetNsFd(l, int(n.host.Fd()))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.host.Do(func(ns.NetNS) error {
+		l, err := netlink.LinkByName("net1")
+		if err != nil {
+			return err
+		}
+		return netlink.LinkSetName(l, "eth9")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// sysfs lists it under the VF's PCI function.
+	netDir := filepath.Join(n.sys, "bus/pci/devices", n.vfAddr(0), "net")
+	if err := os.Rename(filepath.Join(netDir, "vf0"), filepath.Join(netDir, "eth9")); err != nil {
+		t.Fatal(err)
+	}
+	deleteNS(t, p.ns)
+	if err := n.del(p, conf); err != nil {
+		t.Fatalf("DEL: %v", err)
+	}
+	got, ok := links(t, n.host)["vf0"]
+	if !ok {
+		t.Fatalf("vf0 not back under its name: %v", links(t, n.host))
+	}
+	if got.MAC != before.MAC || got.MTU != before.MTU || got.Index != before.Index {
+		t.Errorf("vf0 back as %+v, want %+v", got, before)
+	}
+}
+
+func TestDelUsesFallbackNameWhenOriginalIsTaken(t *testing.T) {
+	n := newNode(t, nodeOpts{vfs: 1})
+	p := n.newPod("pod-a")
+	conf := n.conf(0, nil)
+	n.mustAdd(p, conf)
+	n.addVeth("vf0", "squatter")
+	if err := n.del(p, conf); err != nil {
+		t.Fatalf("DEL: %v", err)
+	}
+	want := "vf" + strings.NewReplacer(":", "", ".", "").Replace(n.vfAddr(0))
+	if _, ok := links(t, n.host)[want]; !ok {
+		t.Errorf("VF netdev not home as %s: %v", want, links(t, n.host))
+	}
+	if !strings.Contains(n.logText(), want) {
+		t.Errorf("log does not mention the fallback name %s", want)
+	}
+}
+
+// DEL first releases the address, even when the netconf changed.
+func TestDelReleasesAddressWithJournalledConfig(t *testing.T) {
+	n := newNode(t, nodeOpts{vfs: 1})
+	p := n.newPod("pod-a")
+	n.mustAdd(p, n.conf(0, nil))
+	if err := n.del(p, n.conf(0, map[string]any{"ipam": nil})); err != nil {
+		t.Fatalf("DEL: %v", err)
+	}
+	if got := n.ipam.allocated(); len(got) != 0 {
+		t.Errorf("address leaked when DEL's netconf lost its ipam section: %v", got)
+	}
+	calls := n.ipam.callLog()
+	if len(calls) < 2 || calls[len(calls)-1] != "DEL pod-a/net1" {
+		t.Errorf("IPAM calls = %v, want a DEL for pod-a/net1", calls)
+	}
+}
+
+// A failing step of DEL keeps the journal, so the retried DEL finishes.
+func TestDelFailureKeepsJournalForRetry(t *testing.T) {
+	n := newNode(t, nodeOpts{vfs: 1, hwRDMA: true})
+	before := n.snapshot()
+	p := n.newPod("pod-a")
+	conf := n.conf(0, map[string]any{"vlan": 3})
+	n.mustAdd(p, conf)
+	n.inj.reset(0, "link-move net1 vf0")
+	if err := n.del(p, conf); err == nil || !strings.Contains(err.Error(), "journal kept") {
+		t.Fatalf("DEL with a failing move = %v, want an error saying the journal is kept", err)
+	}
+	if err := n.del(p, conf); err != nil {
+		t.Fatalf("retried DEL: %v", err)
+	}
+	if d := before.diff(n.snapshot()); d != "" {
+		t.Errorf("node not restored by the retried DEL:\n%s", d)
+	}
+}

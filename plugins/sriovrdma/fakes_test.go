@@ -1,0 +1,410 @@
+package sriovrdma
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/containernetworking/cni/pkg/types"
+	current "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/containernetworking/plugins/pkg/ns"
+	"golang.org/x/sys/unix"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/ipam"
+	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
+	"github.com/sriov-rdma/sriov-rdma/pkg/rdma"
+)
+
+var errInjected = errors.New("injected failure")
+
+// injector counts the calls that change something, across every fake and
+// wrapper of a node, and fails the one whose number is failAt (1-based; 0
+// never fails). Counting across all dependencies lets a test fail "each
+// step of ADD" without knowing how many there are.
+type injector struct {
+	mu     sync.Mutex
+	n      int
+	failAt int
+	failOp string // when set, fail the first call of exactly this name
+	failed bool
+	calls  []string
+}
+
+func (in *injector) hit(op string) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.n++
+	in.calls = append(in.calls, op)
+	if in.failOp != "" && op == in.failOp && !in.failed {
+		in.failed = true
+		return fmt.Errorf("%s: %w", op, errInjected)
+	}
+	if in.failAt != 0 && in.n == in.failAt {
+		return fmt.Errorf("%s (call %d): %w", op, in.n, errInjected)
+	}
+	return nil
+}
+
+func (in *injector) reset(failAt int, failOp string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.n, in.failAt, in.failOp, in.failed, in.calls = 0, failAt, failOp, false, nil
+}
+
+func (in *injector) log() []string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return append([]string(nil), in.calls...)
+}
+
+// faultyLinks runs the real netlink link calls, failing the injected ones.
+type faultyLinks struct {
+	Links
+	inj *injector
+}
+
+func (f faultyLinks) MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string) error {
+	if err := f.inj.hit("link-move " + name + " " + newName); err != nil {
+		return err
+	}
+	return f.Links.MoveRename(from, name, to, newName)
+}
+
+func (f faultyLinks) Rename(in ns.NetNS, name, newName string) error {
+	if err := f.inj.hit("link-rename " + name); err != nil {
+		return err
+	}
+	return f.Links.Rename(in, name, newName)
+}
+
+func (f faultyLinks) SetMAC(in ns.NetNS, name string, mac net.HardwareAddr) error {
+	if err := f.inj.hit("link-mac " + name); err != nil {
+		return err
+	}
+	return f.Links.SetMAC(in, name, mac)
+}
+
+func (f faultyLinks) SetMTU(in ns.NetNS, name string, mtu int) error {
+	if err := f.inj.hit("link-mtu " + name); err != nil {
+		return err
+	}
+	return f.Links.SetMTU(in, name, mtu)
+}
+
+func (f faultyLinks) SetUp(in ns.NetNS, name string, up bool) error {
+	if err := f.inj.hit("link-up " + name); err != nil {
+		return err
+	}
+	return f.Links.SetUp(in, name, up)
+}
+
+// faultyAddr runs the real address configuration, failing injected calls.
+type faultyAddr struct {
+	Addressing
+	inj *injector
+}
+
+func (f faultyAddr) Configure(in ns.NetNS, ifName string, res *current.Result) error {
+	if err := f.inj.hit("addr-configure " + ifName); err != nil {
+		return err
+	}
+	return f.Addressing.Configure(in, ifName, res)
+}
+
+// nsIno identifies a namespace by its inode.
+func nsIno(n ns.NetNS) uint64 {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(n.Fd()), &st); err != nil {
+		return 0
+	}
+	return st.Ino
+}
+
+// fakeRDMA models the kernel's RDMA netns rules: a device lives in one
+// namespace (exclusive mode) or is seen from all (shared mode); a software
+// device is destroyed when its netdev leaves the namespace it was created
+// in; a new software device registers in the initial namespace.
+type fakeRDMA struct {
+	mu       sync.Mutex
+	mode     string
+	noRDMA   bool
+	softMove bool // the kernel can move software devices (7.x)
+	host     ns.NetNS
+	devs     map[string]*fakeRDMADev
+	inj      *injector
+}
+
+type fakeRDMADev struct {
+	ns        uint64
+	soft      bool
+	typ       string
+	netdevNS  ns.NetNS // nil for hardware devices
+	netdevIdx int
+}
+
+func newFakeRDMA(host ns.NetNS, inj *injector) *fakeRDMA {
+	return &fakeRDMA{mode: rdma.ModeExclusive, softMove: true, host: host, devs: map[string]*fakeRDMADev{}, inj: inj}
+}
+
+// addHW registers a hardware device in the host namespace.
+func (f *fakeRDMA) addHW(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.devs[name] = &fakeRDMADev{ns: nsIno(f.host)}
+}
+
+// addSoft registers a software device bound to a host netdev.
+func (f *fakeRDMA) addSoft(name, typ, netdevName string) error {
+	l, err := netdev.Kernel{}.Get(f.host, netdevName)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.devs[name] = &fakeRDMADev{ns: nsIno(f.host), soft: true, typ: typ, netdevNS: f.host, netdevIdx: l.Index}
+	return nil
+}
+
+// purge destroys software devices whose netdev left its namespace.
+func (f *fakeRDMA) purge() {
+	for name, d := range f.devs {
+		if !d.soft {
+			continue
+		}
+		ls, err := netdevIndexes(d.netdevNS)
+		if err != nil || !ls[d.netdevIdx] {
+			delete(f.devs, name)
+		}
+	}
+}
+
+func netdevIndexes(n ns.NetNS) (map[int]bool, error) {
+	out := map[int]bool{}
+	err := n.Do(func(ns.NetNS) error {
+		ifs, err := net.Interfaces()
+		for _, i := range ifs {
+			out[i.Index] = true
+		}
+		return err
+	})
+	return out, err
+}
+
+// where returns "host", "absent" or the namespace inode of a device.
+func (f *fakeRDMA) where(name string, pod ns.NetNS) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.purge()
+	d, ok := f.devs[name]
+	switch {
+	case !ok:
+		return "absent"
+	case d.ns == nsIno(f.host):
+		return "host"
+	case pod != nil && d.ns == nsIno(pod):
+		return "pod"
+	}
+	return fmt.Sprintf("ns:%d", d.ns)
+}
+
+func (f *fakeRDMA) dump() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.purge()
+	var out []string
+	for name, d := range f.devs {
+		out = append(out, fmt.Sprintf("%s@%d soft=%t", name, d.ns, d.soft))
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
+
+func (f *fakeRDMA) NetnsMode() (string, error) {
+	if f.noRDMA {
+		return "", fmt.Errorf("read rdma netns mode: %w", rdma.ErrNoRDMA)
+	}
+	return f.mode, nil
+}
+
+func (f *fakeRDMA) Exists(in ns.NetNS, name string) (bool, error) {
+	if f.noRDMA {
+		return false, nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.purge()
+	d, ok := f.devs[name]
+	if !ok {
+		return false, nil
+	}
+	return f.mode == rdma.ModeShared || d.ns == nsIno(in), nil
+}
+
+func (f *fakeRDMA) Move(name string, from, to ns.NetNS) error {
+	if err := f.inj.hit("rdma-move " + name); err != nil {
+		return err
+	}
+	if f.noRDMA {
+		return rdma.ErrNoRDMA
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.purge()
+	d, ok := f.devs[name]
+	if !ok || d.ns != nsIno(from) {
+		return fmt.Errorf("rdma device %s: %w", name, rdma.ErrNotFound)
+	}
+	if f.mode != rdma.ModeExclusive || (d.soft && !f.softMove) {
+		return fmt.Errorf("move %s: %w", name, rdma.ErrMoveUnsupported)
+	}
+	d.ns = nsIno(to)
+	return nil
+}
+
+func (f *fakeRDMA) AddSoft(in ns.NetNS, name, typ, netdevName string) error {
+	if err := f.inj.hit("rdma-add " + name); err != nil {
+		return err
+	}
+	if f.noRDMA {
+		return rdma.ErrNoRDMA
+	}
+	l, err := netdev.Kernel{}.Get(in, netdevName)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.purge()
+	if _, ok := f.devs[name]; ok {
+		return unix.EEXIST
+	}
+	f.devs[name] = &fakeRDMADev{ns: nsIno(f.host), soft: true, typ: typ, netdevNS: in, netdevIdx: l.Index}
+	if in != f.host {
+		// keep the namespace reachable after the caller closes its handle
+		n, err := ns.GetNS(in.Path())
+		if err == nil {
+			f.devs[name].netdevNS = n
+		}
+	}
+	return nil
+}
+
+func (f *fakeRDMA) DelSoft(in ns.NetNS, name string) error {
+	if err := f.inj.hit("rdma-del " + name); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.purge()
+	d, ok := f.devs[name]
+	if !ok || !d.soft || (f.mode == rdma.ModeExclusive && d.ns != nsIno(in)) {
+		return nil
+	}
+	delete(f.devs, name)
+	return nil
+}
+
+// fakeIPAM hands out 10.9.0.0/24 addresses per attachment.
+type fakeIPAM struct {
+	mu    sync.Mutex
+	next  int
+	alloc map[string]net.IP
+	inj   *injector
+	calls []string
+}
+
+func newFakeIPAM(inj *injector) *fakeIPAM { return &fakeIPAM{alloc: map[string]net.IP{}, inj: inj} }
+
+func attKey(c ipam.Call) string { return c.ContainerID + "/" + c.IfName }
+
+func (f *fakeIPAM) record(op string, c ipam.Call) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, op+" "+attKey(c))
+}
+
+func (f *fakeIPAM) Add(_ context.Context, c ipam.Call) (types.Result, error) {
+	f.record("ADD", c)
+	if err := f.inj.hit("ipam-add " + attKey(c)); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ip, ok := f.alloc[attKey(c)]
+	if !ok {
+		f.next++
+		ip = net.IPv4(10, 9, 0, byte(1+f.next))
+		f.alloc[attKey(c)] = ip
+	}
+	return &current.Result{
+		CNIVersion: current.ImplementedSpecVersion,
+		IPs:        []*current.IPConfig{{Address: net.IPNet{IP: ip, Mask: net.CIDRMask(24, 32)}, Gateway: net.IPv4(10, 9, 0, 1)}},
+	}, nil
+}
+
+func (f *fakeIPAM) Del(_ context.Context, c ipam.Call) error {
+	f.record("DEL", c)
+	if err := f.inj.hit("ipam-del " + attKey(c)); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.alloc, attKey(c))
+	return nil
+}
+
+func (f *fakeIPAM) Check(_ context.Context, c ipam.Call) error {
+	f.record("CHECK", c)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.alloc[attKey(c)]; !ok {
+		return fmt.Errorf("no address allocated for %s", attKey(c))
+	}
+	return nil
+}
+
+func (f *fakeIPAM) GC(_ context.Context, c ipam.Call) error {
+	f.record("GC", c)
+	var conf types.PluginConf
+	if err := json.Unmarshal(c.Conf, &conf); err != nil {
+		return err
+	}
+	valid := map[string]bool{}
+	for _, a := range conf.ValidAttachments {
+		valid[a.ContainerID+"/"+a.IfName] = true
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k := range f.alloc {
+		if !valid[k] {
+			delete(f.alloc, k)
+		}
+	}
+	return nil
+}
+
+func (f *fakeIPAM) Status(_ context.Context, c ipam.Call) error {
+	f.record("STATUS", c)
+	return nil
+}
+
+func (f *fakeIPAM) allocated() map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]string{}
+	for k, v := range f.alloc {
+		out[k] = v.String()
+	}
+	return out
+}
+
+func (f *fakeIPAM) callLog() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}

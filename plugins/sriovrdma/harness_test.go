@@ -1,0 +1,375 @@
+package sriovrdma
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	current "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/containernetworking/plugins/pkg/testutils"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
+	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
+	"github.com/sriov-rdma/sriov-rdma/pkg/pci/fixture"
+	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
+	"github.com/sriov-rdma/sriov-rdma/pkg/vf/vftest"
+)
+
+// node is a test node: a namespace standing in for the host, VF netdevs that
+// are veth ends in it (their peers in a "fabric" namespace), a fixture sysfs
+// describing them as VFs of PF pf0, and fakes for what this kernel lacks
+// (PF-side VF netlink, RDMA, IPAM).
+type node struct {
+	t        *testing.T
+	host     ns.NetNS
+	fabric   ns.NetNS
+	sys      string
+	stateDir string
+	logFile  string
+	pf       fixture.PF
+	vfs      *vftest.Fake
+	rdma     *fakeRDMA
+	ipam     *fakeIPAM
+	inj      *injector
+	p        *Plugin
+	stdout   bytes.Buffer
+}
+
+type nodeOpts struct {
+	vfs      int
+	driver   vftest.Driver
+	hwRDMA   bool // VF i has hardware RDMA device mlx5_<i>
+	softRDMA bool // VF i has a software RDMA device rxe<i> on its netdev
+}
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the tests move real veth netdevs between network namespaces")
+	}
+}
+
+func newNode(t *testing.T, o nodeOpts) *node {
+	t.Helper()
+	needRoot(t)
+	if o.vfs == 0 {
+		o.vfs = 2
+	}
+	if o.driver.Name == "" {
+		o.driver = vftest.Full
+	}
+	n := &node{t: t, inj: &injector{}}
+	n.host = newNS(t)
+	n.fabric = newNS(t)
+	n.sys = t.TempDir()
+	n.stateDir = filepath.Join(t.TempDir(), "state")
+	n.logFile = filepath.Join(t.TempDir(), "plugin.log")
+
+	n.pf = fixture.PF{Netdev: "pf0", Driver: o.driver.Name}
+	var soft []fixture.SoftRDMA
+	for i := 0; i < o.vfs; i++ {
+		name := fmt.Sprintf("vf%d", i)
+		n.addVeth(name, fmt.Sprintf("peer%d", i))
+		v := fixture.VF{Netdev: name}
+		if o.hwRDMA {
+			v.RDMA = fmt.Sprintf("mlx5_%d", i)
+		}
+		if o.softRDMA {
+			soft = append(soft, fixture.SoftRDMA{Name: fmt.Sprintf("rxe%d", i), Netdev: name, Type: "rxe"})
+		}
+		n.pf.VFs = append(n.pf.VFs, v)
+	}
+	if err := fixture.Build(n.sys, fixture.Node{PFs: []fixture.PF{n.pf}, Soft: soft}); err != nil {
+		t.Fatalf("build fixture sysfs: %v", err)
+	}
+	n.vfs = vftest.New()
+	n.vfs.AddPF("pf0", o.driver, o.vfs)
+	n.vfs.FailAt = func(call string) error {
+		if strings.HasPrefix(call, "get ") {
+			return nil
+		}
+		return n.inj.hit("vf " + call)
+	}
+	n.rdma = newFakeRDMA(n.host, n.inj)
+	for i := 0; i < o.vfs; i++ {
+		if o.hwRDMA {
+			n.rdma.addHW(fmt.Sprintf("mlx5_%d", i))
+		}
+		if o.softRDMA {
+			if err := n.rdma.addSoft(fmt.Sprintf("rxe%d", i), "rxe", fmt.Sprintf("vf%d", i)); err != nil {
+				t.Fatalf("soft rdma: %v", err)
+			}
+		}
+	}
+	n.ipam = newFakeIPAM(n.inj)
+	n.p = &Plugin{
+		Devices:  pci.Sysfs{Root: n.sys},
+		VFs:      n.vfs,
+		Links:    faultyLinks{netdev.Kernel{}, n.inj},
+		RDMA:     n.rdma,
+		IPAM:     n.ipam,
+		Addr:     faultyAddr{kernelAddressing{}, n.inj},
+		BootID:   func() (string, error) { return "boot-1", nil },
+		Now:      time.Now,
+		LockWait: 2 * time.Second,
+		Stdout:   &n.stdout,
+		Stderr:   &bytes.Buffer{},
+	}
+	return n
+}
+
+func newNS(t *testing.T) ns.NetNS {
+	t.Helper()
+	n, err := testutils.NewNS()
+	if err != nil {
+		t.Fatalf("new netns: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = n.Close()
+		_ = testutils.UnmountNS(n)
+	})
+	return n
+}
+
+func (n *node) addVeth(name, peer string) {
+	n.t.Helper()
+	err := n.host.Do(func(ns.NetNS) error {
+		v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name, MTU: 1500}, PeerName: peer, PeerNamespace: netlink.NsFd(int(n.fabric.Fd()))}
+		if err := netlink.LinkAdd(v); err != nil {
+			return err
+		}
+		l, err := netlink.LinkByName(name)
+		if err != nil {
+			return err
+		}
+		return netlink.LinkSetUp(l)
+	})
+	if err != nil {
+		n.t.Fatalf("veth %s: %v", name, err)
+	}
+}
+
+func (n *node) vfAddr(i int) string { return fixture.VFAddr(n.pf, i) }
+
+// conf is a netconf for VF i with the fake IPAM; extra fields are merged in.
+func (n *node) conf(i int, extra map[string]any) []byte {
+	c := map[string]any{
+		"cniVersion": "1.1.0",
+		"name":       "rdma-net",
+		"type":       "sriov-rdma",
+		"deviceID":   n.vfAddr(i),
+		"stateDir":   n.stateDir,
+		"logFile":    n.logFile,
+		"logLevel":   "debug",
+		"ipam":       map[string]any{"type": "fake"},
+	}
+	for k, v := range extra {
+		if v == nil {
+			delete(c, k)
+			continue
+		}
+		c[k] = v
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return b
+}
+
+type pod struct {
+	ns     ns.NetNS
+	id     string
+	ifname string
+}
+
+func (n *node) newPod(id string) *pod {
+	return &pod{ns: newNS(n.t), id: id, ifname: "net1"}
+}
+
+func (n *node) args(p *pod, conf []byte) *skel.CmdArgs {
+	return &skel.CmdArgs{
+		ContainerID: p.id,
+		Netns:       p.ns.Path(),
+		IfName:      p.ifname,
+		Args:        "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + p.id,
+		Path:        "/nonexistent",
+		StdinData:   conf,
+	}
+}
+
+// inHost runs a verb on a thread inside the node's host namespace, as the
+// runtime would run the plugin on the node.
+func (n *node) inHost(f func() error) error {
+	var verbErr error
+	if err := n.host.Do(func(ns.NetNS) error {
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(crash); !ok {
+					panic(r)
+				}
+				verbErr = errCrashed
+			}
+		}()
+		verbErr = f()
+		return nil
+	}); err != nil {
+		n.t.Fatalf("enter host netns: %v", err)
+	}
+	return verbErr
+}
+
+func (n *node) add(p *pod, conf []byte) (*current.Result, error) {
+	n.stdout.Reset()
+	if err := n.inHost(func() error { return n.p.Add(n.args(p, conf)) }); err != nil {
+		return nil, err
+	}
+	res := &current.Result{}
+	if err := json.Unmarshal(n.stdout.Bytes(), res); err != nil {
+		n.t.Fatalf("ADD printed no result: %v: %q", err, n.stdout.String())
+	}
+	return res, nil
+}
+
+func (n *node) mustAdd(p *pod, conf []byte) *current.Result {
+	n.t.Helper()
+	res, err := n.add(p, conf)
+	if err != nil {
+		n.t.Fatalf("ADD %s: %v", p.id, err)
+	}
+	return res
+}
+
+func (n *node) del(p *pod, conf []byte) error {
+	return n.inHost(func() error { return n.p.Del(n.args(p, conf)) })
+}
+
+func (n *node) check(p *pod, conf []byte, prev *current.Result) error {
+	var c map[string]any
+	if err := json.Unmarshal(conf, &c); err != nil {
+		n.t.Fatal(err)
+	}
+	c["prevResult"] = prev
+	b, _ := json.Marshal(c)
+	return n.inHost(func() error { return n.p.Check(n.args(p, b)) })
+}
+
+func (n *node) gc(conf []byte, valid ...*pod) error {
+	var c map[string]any
+	if err := json.Unmarshal(conf, &c); err != nil {
+		n.t.Fatal(err)
+	}
+	var va []map[string]string
+	for _, p := range valid {
+		va = append(va, map[string]string{"containerID": p.id, "ifname": p.ifname})
+	}
+	if va != nil {
+		c["cni.dev/valid-attachments"] = va
+	}
+	b, _ := json.Marshal(c)
+	return n.inHost(func() error { return n.p.GC(&skel.CmdArgs{StdinData: b, Path: "/nonexistent"}) })
+}
+
+// linkState is what a user sees of a netdev.
+type linkState struct {
+	Index int
+	MAC   string
+	MTU   int
+	Up    bool
+}
+
+func links(t *testing.T, in ns.NetNS) map[string]linkState {
+	t.Helper()
+	out := map[string]linkState{}
+	err := in.Do(func(ns.NetNS) error {
+		ls, err := netlink.LinkList()
+		for _, l := range ls {
+			a := l.Attrs()
+			out[a.Name] = linkState{a.Index, a.HardwareAddr.String(), a.MTU, a.Flags&1 != 0}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("list links: %v", err)
+	}
+	return out
+}
+
+// snapshot is everything of the node that ADD may change.
+type snapshot struct {
+	Host  map[string]linkState
+	VFs   []vf.State
+	RDMA  string
+	IPs   map[string]string
+	State []string
+}
+
+func (n *node) snapshot() snapshot {
+	s := snapshot{Host: links(n.t, n.host), RDMA: n.rdma.dump(), IPs: n.ipam.allocated()}
+	for i := range n.pf.VFs {
+		s.VFs = append(s.VFs, n.vfs.State("pf0", i))
+	}
+	_ = filepath.Walk(n.stateDir, func(path string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			rel, _ := filepath.Rel(n.stateDir, path)
+			s.State = append(s.State, rel)
+		}
+		return nil
+	})
+	sort.Strings(s.State)
+	return s
+}
+
+func (s snapshot) diff(o snapshot) string {
+	a, _ := json.MarshalIndent(s, "", " ")
+	b, _ := json.MarshalIndent(o, "", " ")
+	if string(a) == string(b) {
+		return ""
+	}
+	return fmt.Sprintf("before:\n%s\nafter:\n%s", a, b)
+}
+
+func (n *node) logText() string {
+	b, _ := os.ReadFile(n.logFile)
+	return string(b)
+}
+
+// deleteNS does what `ip netns del` does: the pinning mount and file go,
+// and the namespace dies once nothing else holds it.
+func deleteNS(t *testing.T, n ns.NetNS) {
+	t.Helper()
+	path := n.Path()
+	_ = n.Close()
+	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil {
+		t.Fatalf("unmount %s: %v", path, err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatalf("remove %s: %v", path, err)
+	}
+	// The kernel tears a namespace down asynchronously; wait until its
+	// devices are gone so tests see what a later DEL would see.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := ns.GetNS(path); err != nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// crash is what a fault point panics with in tests: the verb stops there
+// as a SIGKILL would stop it.
+type crash struct{}
+
+var errCrashed = errors.New("crashed at a fault point")
