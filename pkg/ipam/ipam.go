@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/types"
@@ -36,7 +37,7 @@ func (c Call) run(ctx context.Context, cmd string, withResult bool) (types.Resul
 		ContainerID:   c.ContainerID,
 		NetNS:         c.Netns,
 		IfName:        c.IfName,
-		PluginArgsStr: c.Args,
+		PluginArgsStr: TolerantArgs(c.Args),
 		Path:          c.Path,
 	}
 	if withResult {
@@ -77,4 +78,21 @@ func (Exec) GC(ctx context.Context, c Call) error {
 func (Exec) Status(ctx context.Context, c Call) error {
 	_, err := c.run(ctx, "STATUS", false)
 	return err
+}
+
+// TolerantArgs adds IgnoreUnknown=1 to CNI_ARGS that lack it. The K8S_POD_*
+// keys are meant for plugins that know them; IPAM plugins such as
+// host-local refuse any key they do not know unless told to ignore them.
+// Multus always sends IgnoreUnknown=1; cnitool and hand-run callers often
+// do not, and the address must not fail for it.
+func TolerantArgs(args string) string {
+	if args == "" {
+		return ""
+	}
+	for _, kv := range strings.Split(args, ";") {
+		if k, _, _ := strings.Cut(kv, "="); strings.EqualFold(k, "IgnoreUnknown") {
+			return args
+		}
+	}
+	return "IgnoreUnknown=1;" + args
 }

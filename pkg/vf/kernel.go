@@ -1,6 +1,7 @@
 package vf
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -21,6 +22,12 @@ var _ Netlink = Kernel{}
 func (Kernel) Get(pf string, vf int) (State, error) {
 	link, err := netlinksafe.LinkByName(pf)
 	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if errors.As(err, &nf) {
+			// A PF netdev absent from this namespace cannot take VF
+			// settings either.
+			return State{}, fmt.Errorf("pf %s not in this netns: %w", pf, ErrNoVFInfo)
+		}
 		return State{}, fmt.Errorf("look up pf %s: %w", pf, err)
 	}
 	for _, v := range link.Attrs().Vfs {

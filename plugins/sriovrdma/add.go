@@ -86,7 +86,7 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 	if err = a.undo.step("soft-rdma-in-pod", a.softRDMAOutOfPod, a.softRDMAInPod); err != nil {
 		return err
 	}
-	if err = a.undo.step("mac-mtu-up", nil, a.setLinkAttrs); err != nil {
+	if err = a.undo.step("mac-mtu", nil, a.setLinkAttrs); err != nil {
 		return err
 	}
 	ipamRes, err := ipamDone()
@@ -100,7 +100,6 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 	if err = a.undo.step("addresses", nil, func() error { return a.configureAddresses(result) }); err != nil {
 		return err
 	}
-	a.announce(result)
 
 	// 6. Commit: the journal records the result; then print it.
 	if err = a.undo.step("commit", nil, func() error { return a.commit(result) }); err != nil {

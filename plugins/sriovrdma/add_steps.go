@@ -373,8 +373,9 @@ func (a *attachment) softRDMAOutOfPod() error {
 	return a.p.softRDMAOut(a.rec, a.host, a.pod)
 }
 
-// setLinkAttrs gives the netdev the configured MAC and MTU and brings it up.
-// Its undo is the netdev's return home, which puts both back.
+// setLinkAttrs gives the netdev the configured MAC and MTU while it is
+// still down after the move. Its undo is the netdev's return home, which
+// puts both back.
 func (a *attachment) setLinkAttrs() error {
 	name := a.args.IfName
 	if a.cfg.MAC != nil && !strings.EqualFold(a.cfg.MAC.String(), a.rec.Orig.MAC) {
@@ -387,27 +388,17 @@ func (a *attachment) setLinkAttrs() error {
 			return err
 		}
 	}
-	return a.p.Links.SetUp(a.pod, name, true)
+	return nil
 }
 
-// configureAddresses puts IPAM's addresses and routes on the interface.
+// configureAddresses puts IPAM's addresses and routes on the interface and
+// brings it up, which makes the kernel announce them; with no address the
+// interface is just brought up.
 func (a *attachment) configureAddresses(res *current.Result) error {
 	if len(res.IPs) == 0 {
-		return nil
+		return a.p.Links.SetUp(a.pod, a.args.IfName, true)
 	}
 	return a.p.Addr.Configure(a.pod, a.args.IfName, res)
-}
-
-// announce tells the segment the addresses moved to this MAC. A lost
-// announcement only delays the first packets, so failure is logged.
-func (a *attachment) announce(res *current.Result) {
-	if len(res.IPs) == 0 {
-		return
-	}
-	if err := a.p.Addr.Announce(a.pod, a.args.IfName, res); err != nil {
-		a.r.log.Warn("gratuitous ARP / unsolicited NA not sent", "error", err)
-	}
-	a.r.mark("announce")
 }
 
 // podResult is the CNI result: one interface, the VF in the pod as it now

@@ -135,9 +135,13 @@ func newNS(t *testing.T) ns.NetNS {
 	if err != nil {
 		t.Fatalf("new netns: %v", err)
 	}
+	path := n.Path()
 	t.Cleanup(func() {
+		// testutils.UnmountNS answers EBUSY here while the kernel still
+		// references the mount; a lazy unmount always lets the file go.
 		_ = n.Close()
-		_ = testutils.UnmountNS(n)
+		_ = unix.Unmount(path, unix.MNT_DETACH)
+		_ = os.Remove(path)
 	})
 	return n
 }
@@ -157,6 +161,10 @@ func (n *node) addVeth(name, peer string) {
 	})
 	if err != nil {
 		n.t.Fatalf("veth %s: %v", name, err)
+	}
+	// The peer is up so the VF has carrier, as a VF on a live PF has.
+	if err := inLink(n.fabric, peer, netlink.LinkSetUp); err != nil {
+		n.t.Fatalf("peer %s up: %v", peer, err)
 	}
 }
 

@@ -60,7 +60,6 @@ type IPAM interface {
 // Addressing puts IPAM's answer on the interface inside the pod.
 type Addressing interface {
 	Configure(in ns.NetNS, ifName string, res *current.Result) error
-	Announce(in ns.NetNS, ifName string, res *current.Result) error
 	Addrs(in ns.NetNS, ifName string) ([]net.IPNet, error)
 }
 

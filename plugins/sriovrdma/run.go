@@ -70,9 +70,17 @@ func (r *run) mark(step string) {
 	r.last = t
 }
 
+// fact sets a field of the closing record; a later value replaces an
+// earlier one (DEL learns the device from the journal after the netconf).
 func (r *run) fact(key string, v any) {
 	if s, ok := v.(string); ok && s == "" {
 		return
+	}
+	for i, f := range r.facts {
+		if f.Key == key {
+			r.facts[i] = slog.Any(key, v)
+			return
+		}
 	}
 	r.facts = append(r.facts, slog.Any(key, v))
 }
