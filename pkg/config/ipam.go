@@ -28,7 +28,9 @@ func checkIPAM(b *build) *types.Error {
 // result version, so a malformed one is a config error here and not a surprise
 // later. It needs a supported cniVersion to pick the result type.
 func checkPrevResult(b *build) *types.Error {
-	if b.net.RawPrevResult == nil || checkVersion(b) != nil {
+	// An unsupported cniVersion is reported by checkVersion, in its turn.
+	supported := checkVersion(b) == nil
+	if b.net.RawPrevResult == nil || !supported {
 		return nil
 	}
 	if err := version.ParsePrevResult(&b.net.PluginConf); err != nil {

@@ -85,7 +85,7 @@ func (Kernel) Move(name string, from, to ns.NetNS) error {
 		}
 		if err := netlink.RdmaLinkSetNsFd(link, uint32(to.Fd())); err != nil {
 			if errors.Is(err, unix.EOPNOTSUPP) {
-				return fmt.Errorf("move rdma device %s to %s: %w (%v)", name, to.Path(), ErrMoveUnsupported, err)
+				return fmt.Errorf("move rdma device %s to %s: %w (%w)", name, to.Path(), ErrMoveUnsupported, err)
 			}
 			return fmt.Errorf("move rdma device %s to %s: %w", name, to.Path(), err)
 		}

@@ -29,7 +29,7 @@ func TestAddAnnouncesAddress(t *testing.T) {
 	if err != nil {
 		t.Fatalf("capture socket: %v", err)
 	}
-	defer unix.Close(fd)
+	defer func() { _ = unix.Close(fd) }()
 	tv := unix.NsecToTimeval((2 * time.Second).Nanoseconds())
 	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		t.Fatal(err)

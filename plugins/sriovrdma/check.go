@@ -47,7 +47,7 @@ func (p *Plugin) Check(args *skel.CmdArgs) (err error) {
 	if err != nil {
 		return cniError(types.ErrInvalidNetNS, "open pod netns %q: %v", args.Netns, err)
 	}
-	defer pod.Close()
+	defer func() { _ = pod.Close() }()
 
 	var problems []string
 	problems = append(problems, p.checkNetdev(pod, args.IfName, rec, prev, cfg)...)

@@ -60,7 +60,7 @@ func (p *Plugin) Del(args *skel.CmdArgs) (err error) {
 	if err != nil {
 		return cniError(types.ErrInternal, "open host netns: %v", err)
 	}
-	defer host.Close()
+	defer func() { _ = host.Close() }()
 
 	lock, err := store.Lock(rec.DeviceID, p.LockWait)
 	if err != nil {

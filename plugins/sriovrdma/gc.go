@@ -45,7 +45,7 @@ func (p *Plugin) GC(args *skel.CmdArgs) (err error) {
 	if err != nil {
 		return cniError(types.ErrInternal, "open host netns: %v", err)
 	}
-	defer host.Close()
+	defer func() { _ = host.Close() }()
 
 	var errs []error
 	restored := 0

@@ -64,7 +64,7 @@ func (p *Plugin) restoreDevice(r *run, host ns.NetNS, rec *state.Record) error {
 		pod = nil // gone: the kernel already returned a real VF to the host
 		r.log.Info("pod netns gone", "netns", rec.Netns, "reason", err)
 	} else {
-		defer pod.Close()
+		defer func() { _ = pod.Close() }()
 	}
 	var errs []error
 	if err := p.hardRDMAHome(r, rec, host, pod); err != nil {
