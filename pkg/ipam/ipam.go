@@ -90,7 +90,9 @@ func TolerantArgs(args string) string {
 		return ""
 	}
 	for _, kv := range strings.Split(args, ";") {
-		if k, _, _ := strings.Cut(kv, "="); strings.EqualFold(k, "IgnoreUnknown") {
+		// Case-sensitive, as types.LoadArgs matches keys: a lower-case
+		// "ignoreunknown" is just one more unknown key to the plugin.
+		if k, _, _ := strings.Cut(kv, "="); k == "IgnoreUnknown" {
 			return args
 		}
 	}

@@ -3,6 +3,7 @@
 package netdev
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -105,6 +106,11 @@ func (Kernel) List(in ns.NetNS) ([]Attrs, error) {
 // temporary name or namespace for udev or another plugin to race, and one
 // namespace move instead of the three a rename through a temporary namespace
 // costs. The request is sent from inside from, where the link is.
+//
+// The kernel does not undo the move when the rename fails (newName taken in
+// to: EEXIST): the link would be left in to under its old name, where no
+// caller looks for it. MoveRename moves it back, so that an error means the
+// link is still in from under name.
 func (Kernel) MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string) error {
 	h, err := handle(from)
 	if err != nil {
@@ -131,7 +137,32 @@ func (Kernel) MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string
 		req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(newName)))
 	}
 	if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
-		return fmt.Errorf("move %s to %s as %s: %w", name, to.Path(), newName, err)
+		err = fmt.Errorf("move %s to %s as %s: %w", name, to.Path(), newName, err)
+		if uerr := undoHalfMove(h, l, from, to, name); uerr != nil {
+			return errors.Join(err, uerr)
+		}
+		return err
+	}
+	return nil
+}
+
+// undoHalfMove brings back a link the kernel moved into to before refusing
+// its new name there.
+func undoHalfMove(h *netlink.Handle, l netlink.Link, from, to ns.NetNS, name string) error {
+	if cur, err := h.LinkByName(name); err == nil && cur.Attrs().Index == l.Attrs().Index {
+		return nil // not moved
+	}
+	th, err := handle(to)
+	if err != nil {
+		return err
+	}
+	defer th.Close()
+	moved, err := th.LinkByName(name)
+	if err != nil || !bytes.Equal(moved.Attrs().HardwareAddr, l.Attrs().HardwareAddr) {
+		return nil // not there either: nothing we moved
+	}
+	if err := th.LinkSetNsFd(moved, int(from.Fd())); err != nil {
+		return fmt.Errorf("%s left in %s under its own name: move back: %w", name, to.Path(), err)
 	}
 	return nil
 }

@@ -102,6 +102,6 @@ func notVFReason(dir string) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("it has no physfn link: %w", ErrNotVF)
 	default:
-		return fmt.Errorf("no physfn link, and sriov_totalvfs unreadable (%v): %w", err, ErrNotVF)
+		return fmt.Errorf("no physfn link, and sriov_totalvfs unreadable (%w): %w", err, ErrNotVF)
 	}
 }

@@ -98,7 +98,9 @@ func tryLock(path string) (*Lock, bool, error) {
 
 // Owner returns the key of the attachment that owns the VF, "" if none.
 func (l *Lock) Owner() (string, error) {
-	buf := make([]byte, 512)
+	// Room for the longest key Key accepts (two 256-byte parts, a dash)
+	// and the newline: a cut-off owner would never match its attachment.
+	buf := make([]byte, 2*256+2)
 	n, err := l.f.ReadAt(buf, 0)
 	if err != nil && n == 0 && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("read lock %s: %w", l.path, err)

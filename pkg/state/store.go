@@ -112,7 +112,7 @@ func syncDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("open dir %s: %w", dir, err)
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	if err := d.Sync(); err != nil {
 		return fmt.Errorf("fsync dir %s: %w", dir, err)
 	}
@@ -138,7 +138,7 @@ func (s Store) ReadKey(key string) (*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", key, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	data, err := io.ReadAll(io.LimitReader(f, maxJournal+1))
 	if err != nil {
 		return nil, fmt.Errorf("read journal %s: %w", key, err)
@@ -153,13 +153,13 @@ func Decode(data []byte) (*Record, error) {
 	}
 	var r Record
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	if r.Version != SchemaVersion {
 		return nil, fmt.Errorf("%w: version %d, this plugin reads version %d", ErrCorrupt, r.Version, SchemaVersion)
 	}
 	if _, err := Key(r.ContainerID, r.IfName); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	if r.DeviceID == "" {
 		return nil, fmt.Errorf("%w: no deviceID", ErrCorrupt)

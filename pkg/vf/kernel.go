@@ -89,7 +89,7 @@ func ifIndex(name string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("socket for ifindex of %s: %w", name, err)
 	}
-	defer unix.Close(fd)
+	defer func() { _ = unix.Close(fd) }()
 	ifr, err := unix.NewIfreq(name)
 	if err != nil {
 		return 0, fmt.Errorf("ifindex of %s: %w", name, err)

@@ -1,0 +1,452 @@
+package state_test
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/state"
+	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
+)
+
+func newStore(t *testing.T) state.Store {
+	t.Helper()
+	s := state.Store{Dir: filepath.Join(t.TempDir(), "state")}
+	if err := s.Init(); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	return s
+}
+
+func fullRecord() *state.Record {
+	orig := vf.State{MAC: "aa:af:23:88:00:03", Proto: vf.Proto8021Q, SpoofChk: true, LinkState: vf.LinkStateAuto}
+	want := vf.State{MAC: "02:00:00:00:00:01", VLAN: 100, QoS: 2, Proto: vf.Proto8021AD, Trust: true,
+		LinkState: vf.LinkStateEnable, MinTxRate: 10, MaxTxRate: 1000}
+	return &state.Record{
+		BootID:       "6f1c2a9e-0000-4000-8000-000000000001",
+		Created:      time.Date(2025, 3, 4, 5, 6, 7, 8, time.UTC),
+		Phase:        state.PhaseCommitted,
+		ContainerID:  "0123456789abcdef",
+		IfName:       "net1",
+		Netns:        "/var/run/netns/cni-1234",
+		PodNamespace: "default",
+		PodName:      "rdma-pod",
+		DeviceID:     "0000:3b:00.3",
+		PFAddr:       "0000:3b:00.0",
+		PFNetdev:     "ens1f0",
+		PFDriver:     "mlx5_core",
+		VFIndex:      3,
+		Driver:       "mlx5_core",
+		Orig:         state.Original{Netdev: "ens1f0v3", MAC: "aa:bb:cc:dd:ee:ff", MTU: 1500, IfIndex: 42, Up: true, VF: &orig},
+		WantVF:       &want,
+		RDMA: []state.RDMADevice{
+			{Name: "mlx5_3", Kind: "hw"},
+			{Name: "rxe0", Kind: "soft", Type: "rxe", Netdev: "ens1f0v3"},
+		},
+		RDMAInPod:  true,
+		PodIfIndex: 7,
+		IPAM: state.IPAM{
+			Type:   "host-local",
+			Config: json.RawMessage(`{"type":"host-local","subnet":"10.1.0.0/24"}`),
+			Args:   "K8S_POD_NAME=rdma-pod",
+			Path:   "/opt/cni/bin",
+		},
+		Result: json.RawMessage(`{"cniVersion":"1.0.0","ips":[{"address":"10.1.0.5/24"}]}`),
+	}
+}
+
+// sameRecord compares two records, treating raw JSON by meaning (Write
+// indents, which re-spaces embedded raw messages).
+func sameRecord(t *testing.T, got, want *state.Record) {
+	t.Helper()
+	norm := func(r *state.Record) []byte {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatalf("marshal: %v", err)
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatalf("unmarshal: %v", err)
+		}
+		out, _ := json.Marshal(v)
+		return out
+	}
+	if g, w := norm(got), norm(want); string(g) != string(w) {
+		t.Errorf("record differs\n got %s\nwant %s", g, w)
+	}
+}
+
+func TestWriteReadRoundTrip(t *testing.T) {
+	s := newStore(t)
+	r := fullRecord()
+	if err := s.Write(r); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if r.Version != state.SchemaVersion {
+		t.Errorf("Write did not stamp the schema version: %d", r.Version)
+	}
+	got, err := s.Read(r.ContainerID, r.IfName)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	sameRecord(t, got, r)
+	if !got.Created.Equal(r.Created) {
+		t.Errorf("Created = %v, want %v", got.Created, r.Created)
+	}
+	if *got.Orig.VF != *r.Orig.VF || *got.WantVF != *r.WantVF {
+		t.Errorf("vf states lost: orig %+v want %+v", got.Orig.VF, got.WantVF)
+	}
+
+	// Overwrite: the phase moves on.
+	r.Phase = state.PhaseAdding
+	r.Result = nil
+	if err := s.Write(r); err != nil {
+		t.Fatalf("second Write: %v", err)
+	}
+	got, err = s.Read(r.ContainerID, r.IfName)
+	if err != nil {
+		t.Fatalf("Read after overwrite: %v", err)
+	}
+	if got.Phase != state.PhaseAdding || got.Result != nil {
+		t.Errorf("overwrite not visible: phase %q result %s", got.Phase, got.Result)
+	}
+}
+
+func TestPermissions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	if err := os.MkdirAll(filepath.Join(dir, "locks"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := state.Store{Dir: dir}
+	if err := s.Init(); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	for _, d := range []string{dir, filepath.Join(dir, "locks")} {
+		fi, err := os.Stat(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != 0o700 {
+			t.Errorf("%s mode = %o after Init, want 700", d, got)
+		}
+	}
+	if err := s.Write(fullRecord()); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "0123456789abcdef-net1.json"))
+	if err != nil {
+		t.Fatalf("journal not at the documented path: %v", err)
+	}
+	if got := fi.Mode().Perm(); got != 0o600 {
+		t.Errorf("journal mode = %o, want 600", got)
+	}
+}
+
+func tempLeftovers(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+func TestWriteAtomic(t *testing.T) {
+	s := newStore(t)
+	r := fullRecord()
+	for i := 0; i < 3; i++ {
+		if err := s.Write(r); err != nil {
+			t.Fatalf("Write: %v", err)
+		}
+	}
+	if left := tempLeftovers(t, s.Dir); len(left) != 0 {
+		t.Errorf("temporary files left after successful writes: %v", left)
+	}
+
+	t.Run("encoding fails", func(t *testing.T) {
+		bad := fullRecord()
+		bad.Phase = state.PhaseAdding
+		bad.Result = json.RawMessage(`{"torn`)
+		if err := s.Write(bad); err == nil {
+			t.Fatal("Write of an unencodable record succeeded")
+		}
+		got, err := s.Read(r.ContainerID, r.IfName)
+		if err != nil {
+			t.Fatalf("previous journal lost: %v", err)
+		}
+		if got.Phase != state.PhaseCommitted {
+			t.Errorf("previous journal changed: phase %q", got.Phase)
+		}
+		if left := tempLeftovers(t, s.Dir); len(left) != 0 {
+			t.Errorf("temporary files left: %v", left)
+		}
+	})
+
+	t.Run("rename fails", func(t *testing.T) {
+		// A non-empty directory where the journal should go: the temp file
+		// is written, the rename over it fails.
+		r := fullRecord()
+		r.ContainerID = "blocked"
+		target := filepath.Join(s.Dir, "blocked-net1.json")
+		if err := os.MkdirAll(filepath.Join(target, "x"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Write(r); err == nil {
+			t.Fatal("Write over a non-empty directory succeeded")
+		}
+		if left := tempLeftovers(t, s.Dir); len(left) != 0 {
+			t.Errorf("temporary files left after a failed rename: %v", left)
+		}
+	})
+}
+
+func TestWriteBadKey(t *testing.T) {
+	s := newStore(t)
+	r := fullRecord()
+	r.ContainerID = "../../etc/x"
+	if err := s.Write(r); !errors.Is(err, state.ErrBadKey) {
+		t.Fatalf("Write err = %v, want ErrBadKey", err)
+	}
+	ents, _ := os.ReadDir(s.Dir)
+	for _, e := range ents {
+		if e.Name() != "locks" {
+			t.Errorf("Write with a bad key left %s", e.Name())
+		}
+	}
+}
+
+func TestReadNotFound(t *testing.T) {
+	s := newStore(t)
+	if _, err := s.Read("nope", "net1"); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("Read of a missing journal: err = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Read("a/b", "net1"); !errors.Is(err, state.ErrBadKey) {
+		t.Errorf("Read with a bad key: err = %v, want ErrBadKey", err)
+	}
+}
+
+func validJSON(t testing.TB) []byte {
+	r := fullRecord()
+	r.Version = state.SchemaVersion
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mutate(t *testing.T, f func(m map[string]any)) []byte {
+	var m map[string]any
+	if err := json.Unmarshal(validJSON(t), &m); err != nil {
+		t.Fatal(err)
+	}
+	f(m)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestReadCorrupt(t *testing.T) {
+	valid := validJSON(t)
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"empty", nil},
+		{"truncated", valid[:len(valid)/2]},
+		{"last byte missing", valid[:len(valid)-1]},
+		{"garbage", []byte("\x00\xff garbage")},
+		{"null", []byte("null")},
+		{"array", []byte("[]")},
+		{"trailing garbage", append(append([]byte(nil), valid...), []byte("}{")...)},
+		{"no version", mutate(t, func(m map[string]any) { delete(m, "version") })},
+		{"newer version", mutate(t, func(m map[string]any) { m["version"] = state.SchemaVersion + 1 })},
+		{"version as string", mutate(t, func(m map[string]any) { m["version"] = "1" })},
+		{"no deviceID", mutate(t, func(m map[string]any) { delete(m, "deviceID") })},
+		{"no containerID", mutate(t, func(m map[string]any) { delete(m, "containerID") })},
+		{"containerID with slash", mutate(t, func(m map[string]any) { m["containerID"] = "../../x" })},
+		{"ifName with NUL", mutate(t, func(m map[string]any) { m["ifName"] = "net\x001" })},
+		{"bad time", mutate(t, func(m map[string]any) { m["created"] = "yesterday" })},
+		{"too large", append(append([]byte(`{"pad":"`), strings.Repeat("x", 1<<20)...), []byte(`"}`)...)},
+	}
+	s := newStore(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := os.WriteFile(filepath.Join(s.Dir, "0123456789abcdef-net1.json"), tt.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r, err := s.Read("0123456789abcdef", "net1")
+			if !errors.Is(err, state.ErrCorrupt) {
+				t.Errorf("Read err = %v (record %v), want ErrCorrupt", err, r)
+			}
+			if r != nil {
+				t.Errorf("Read returned a record with its error: %+v", r)
+			}
+		})
+	}
+	// The same bytes, valid: the table above fails for the right reason.
+	if _, err := state.Decode(valid); err != nil {
+		t.Fatalf("Decode of the valid base record: %v", err)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	valid := validJSON(f)
+	f.Add(valid)
+	for _, n := range []int{0, 1, 10, len(valid) / 3, len(valid) / 2, len(valid) - 2, len(valid) - 1} {
+		f.Add(valid[:n])
+	}
+	f.Add([]byte("null"))
+	f.Add([]byte(`{"version":1,"containerID":"c","ifName":"i","deviceID":"d"}`))
+	f.Add([]byte(`{"version":1,"containerID":"..","ifName":"i","deviceID":"d"}`))
+	f.Add([]byte("\xff\xfe garbage \x00"))
+	f.Add([]byte(`{"version":1e400}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := state.Decode(data)
+		if err != nil {
+			if !errors.Is(err, state.ErrCorrupt) {
+				t.Fatalf("Decode error %v is not ErrCorrupt", err)
+			}
+			if r != nil {
+				t.Fatal("Decode returned a record with its error")
+			}
+			return
+		}
+		if r.Version != state.SchemaVersion || r.DeviceID == "" {
+			t.Fatalf("Decode accepted version %d deviceID %q", r.Version, r.DeviceID)
+		}
+		if _, err := state.Key(r.ContainerID, r.IfName); err != nil {
+			t.Fatalf("Decode accepted a record whose key is invalid: %v", err)
+		}
+		// What was accepted must survive a Write/Read cycle.
+		b, err := json.Marshal(r)
+		if err != nil {
+			return // a raw message that only Unmarshal tolerated
+		}
+		if _, err := state.Decode(b); err != nil {
+			t.Fatalf("re-encoded record no longer decodes: %v\n%s", err, b)
+		}
+	})
+}
+
+func TestKey(t *testing.T) {
+	tests := []struct {
+		cid, ifname string
+		ok          bool
+	}{
+		{"0123abcd", "net1", true},
+		{"a.b_c-d", "eth0", true},
+		{"", "net1", false},
+		{"abc", "", false},
+		{".", "net1", false},
+		{"..", "net1", false},
+		{"abc", "..", false},
+		{"a/b", "net1", false},
+		{"abc", "net/1", false},
+		{"a\x00b", "net1", false},
+		{"abc", "net\x00", false},
+		{strings.Repeat("a", 257), "net1", false},
+		{strings.Repeat("a", 256), "net1", true},
+	}
+	for _, tt := range tests {
+		key, err := state.Key(tt.cid, tt.ifname)
+		if tt.ok {
+			if err != nil || key != tt.cid+"-"+tt.ifname {
+				t.Errorf("Key(%q, %q) = %q, %v; want %q", tt.cid, tt.ifname, key, err, tt.cid+"-"+tt.ifname)
+			}
+			continue
+		}
+		if !errors.Is(err, state.ErrBadKey) {
+			t.Errorf("Key(%q, %q) = %q, %v; want ErrBadKey", tt.cid, tt.ifname, key, err)
+		}
+	}
+}
+
+func TestRecordKeyMatchesStoreKey(t *testing.T) {
+	r := fullRecord()
+	k, err := state.Key(r.ContainerID, r.IfName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Key() != k {
+		t.Errorf("Record.Key() = %q, Key() = %q: GC would look for the wrong journal", r.Key(), k)
+	}
+}
+
+func TestList(t *testing.T) {
+	if keys, err := (state.Store{Dir: filepath.Join(t.TempDir(), "missing")}).List(); err != nil || len(keys) != 0 {
+		t.Errorf("List of a missing dir = %v, %v; want none, nil", keys, err)
+	}
+	s := newStore(t)
+	for _, id := range []string{"ccc", "aaa", "bbb"} {
+		r := fullRecord()
+		r.ContainerID = id
+		if err := s.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, data := range map[string]string{
+		".tmp-ddd-net1.json-123": "{}",
+		"README":                 "not a journal",
+		"eee-net1.json.bak":      "{}",
+	} {
+		if err := os.WriteFile(filepath.Join(s.Dir, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(s.Dir, "fff-net1.json"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := s.List()
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	want := []string{"aaa-net1", "bbb-net1", "ccc-net1"}
+	if !reflect.DeepEqual(keys, want) {
+		t.Errorf("List = %q, want %q", keys, want)
+	}
+	for _, k := range keys {
+		if _, err := s.ReadKey(k); err != nil {
+			t.Errorf("ReadKey(%q) of a listed key: %v", k, err)
+		}
+	}
+}
+
+func TestRemove(t *testing.T) {
+	s := newStore(t)
+	r := fullRecord()
+	if err := s.Write(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(r.ContainerID, r.IfName); err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	if _, err := s.Read(r.ContainerID, r.IfName); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("Read after Remove: err = %v, want ErrNotFound", err)
+	}
+	if err := s.Remove(r.ContainerID, r.IfName); err != nil {
+		t.Errorf("second Remove: %v, want nil", err)
+	}
+	if err := s.RemoveKey("never-was"); err != nil {
+		t.Errorf("RemoveKey of a missing journal: %v, want nil", err)
+	}
+	if err := s.Remove("..", "net1"); !errors.Is(err, state.ErrBadKey) {
+		t.Errorf("Remove with a bad key: %v, want ErrBadKey", err)
+	}
+}
