@@ -15,25 +15,40 @@ import (
 // ErrLockTimeout: another invocation held the VF's lock for the whole wait.
 var ErrLockTimeout = errors.New("timed out waiting for the vf lock")
 
+// DefaultLockDir holds one lock file per VF. It is node-wide, not per
+// stateDir: two networks with different state directories can be handed the
+// same VF and must still exclude each other. It lives on /run, a tmpfs, so
+// ownership records vanish at reboot, exactly when the VFs are reset.
+const DefaultLockDir = "/run/sriov-rdma/locks"
+
+// Locks is a directory of per-VF lock files.
+type Locks struct{ Dir string }
+
 // Lock is an exclusive flock on one VF's lock file. The file's content names
-// the attachment that owns the VF ("" when free), so ownership changes only
-// under the lock.
+// the journal of the attachment that owns the VF ("" when free), so
+// ownership changes only under the lock.
 type Lock struct {
 	f    *os.File
 	path string
 }
 
-func (s Store) lockPath(deviceID string) (string, error) {
+func (ls Locks) lockPath(deviceID string) (string, error) {
 	if deviceID == "" || strings.ContainsAny(deviceID, "/\x00") || strings.Contains(deviceID, "..") {
 		return "", fmt.Errorf("%w: device %q", ErrBadKey, deviceID)
 	}
-	return filepath.Join(s.Dir, locksDir, deviceID+".lock"), nil
+	if err := os.MkdirAll(ls.Dir, dirMode); err != nil {
+		return "", fmt.Errorf("create lock dir %s: %w", ls.Dir, err)
+	}
+	if err := os.Chmod(ls.Dir, dirMode); err != nil {
+		return "", fmt.Errorf("restrict lock dir %s: %w", ls.Dir, err)
+	}
+	return filepath.Join(ls.Dir, deviceID+".lock"), nil
 }
 
 // Lock takes the VF's lock, waiting at most wait. The lock is per VF, so
 // ADDs of different VFs never wait for each other.
-func (s Store) Lock(deviceID string, wait time.Duration) (*Lock, error) {
-	path, err := s.lockPath(deviceID)
+func (ls Locks) Lock(deviceID string, wait time.Duration) (*Lock, error) {
+	path, err := ls.lockPath(deviceID)
 	if err != nil {
 		return nil, err
 	}
@@ -58,8 +73,8 @@ func (s Store) Lock(deviceID string, wait time.Duration) (*Lock, error) {
 }
 
 // TryLock takes the lock if it is free now.
-func (s Store) TryLock(deviceID string) (*Lock, bool, error) {
-	path, err := s.lockPath(deviceID)
+func (ls Locks) TryLock(deviceID string) (*Lock, bool, error) {
+	path, err := ls.lockPath(deviceID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -96,7 +111,8 @@ func tryLock(path string) (*Lock, bool, error) {
 	}
 }
 
-// Owner returns the key of the attachment that owns the VF, "" if none.
+// Owner returns the journal path of the attachment that owns the VF, "" if
+// none.
 func (l *Lock) Owner() (string, error) {
 	// Room for the longest key Key accepts (two 256-byte parts, a dash)
 	// and the newline: a cut-off owner would never match its attachment.
@@ -108,7 +124,7 @@ func (l *Lock) Owner() (string, error) {
 	return strings.TrimSpace(string(buf[:n])), nil
 }
 
-// SetOwner records key as the VF's owner ("" frees it). No fsync: after a
+// SetOwner records the owner's journal path ("" frees the VF). No fsync: after a
 // power loss the boot ID changes and every older journal counts as stale, so
 // the owner record only has to survive process crashes, which the page cache
 // does.

@@ -15,12 +15,17 @@ import (
 
 const dev = "0000:3b:00.3"
 
-func lockFile(s state.Store, deviceID string) string {
-	return filepath.Join(s.Dir, "locks", deviceID+".lock")
+func lockFile(s state.Locks, deviceID string) string {
+	return filepath.Join(s.Dir, deviceID+".lock")
+}
+
+func newLocks(t *testing.T) state.Locks {
+	t.Helper()
+	return state.Locks{Dir: filepath.Join(t.TempDir(), "locks")}
 }
 
 func TestLockOwner(t *testing.T) {
-	s := newStore(t)
+	s := newLocks(t)
 	l, err := s.Lock(dev, time.Second)
 	if err != nil {
 		t.Fatalf("Lock: %v", err)
@@ -82,8 +87,8 @@ func TestLockOwner(t *testing.T) {
 }
 
 func TestLockExclusive(t *testing.T) {
-	dir := newStore(t).Dir
-	a, b := state.Store{Dir: dir}, state.Store{Dir: dir}
+	dir := newLocks(t).Dir
+	a, b := state.Locks{Dir: dir}, state.Locks{Dir: dir}
 
 	la, err := a.Lock(dev, time.Second)
 	if err != nil {
@@ -121,7 +126,7 @@ func TestLockExclusive(t *testing.T) {
 }
 
 func TestLockWaitsForRelease(t *testing.T) {
-	s := newStore(t)
+	s := newLocks(t)
 	la, err := s.Lock(dev, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +160,7 @@ func TestLockWaitsForRelease(t *testing.T) {
 // file must end up holding a lock on the file now at the path, not on the
 // unlinked inode (where a third invocation would not see it).
 func TestReleaseFreeWaiter(t *testing.T) {
-	s := newStore(t)
+	s := newLocks(t)
 	for i := 0; i < 20; i++ {
 		la, err := s.Lock(dev, time.Second)
 		if err != nil {
@@ -170,7 +175,7 @@ func TestReleaseFreeWaiter(t *testing.T) {
 		}
 		got := make(chan res, 1)
 		go func() {
-			l, err := state.Store{Dir: s.Dir}.Lock(dev, 2*time.Second)
+			l, err := state.Locks{Dir: s.Dir}.Lock(dev, 2*time.Second)
 			got <- res{l, err}
 		}()
 		time.Sleep(time.Duration(i%5) * time.Millisecond)
@@ -214,7 +219,7 @@ func TestReleaseFreeWaiter(t *testing.T) {
 // goroutines, each freeing the VF (unlinking the file) on the way out. At
 // no time may two of them be inside.
 func TestLockMutualExclusionWithReleaseFree(t *testing.T) {
-	s := newStore(t)
+	s := newLocks(t)
 	var inside atomic.Int32
 	var overlap atomic.Bool
 	var wg sync.WaitGroup
@@ -223,7 +228,7 @@ func TestLockMutualExclusionWithReleaseFree(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st := state.Store{Dir: s.Dir}
+			st := state.Locks{Dir: s.Dir}
 			for i := 0; i < 40; i++ {
 				l, err := st.Lock(dev, 5*time.Second)
 				if err != nil {
@@ -253,7 +258,7 @@ func TestLockMutualExclusionWithReleaseFree(t *testing.T) {
 }
 
 func TestLockBadDevice(t *testing.T) {
-	s := newStore(t)
+	s := newLocks(t)
 	for _, d := range []string{"", "../x", "a/b", "..", "x\x00y"} {
 		if _, err := s.Lock(d, 0); !errors.Is(err, state.ErrBadKey) {
 			t.Errorf("Lock(%q) err = %v, want ErrBadKey", d, err)
@@ -270,7 +275,7 @@ func TestLockBadDevice(t *testing.T) {
 // TestOwnerLongestKey: every key Key accepts must read back whole, or the
 // owner of a VF would never match the attachment that owns it.
 func TestOwnerLongestKey(t *testing.T) {
-	s := newStore(t)
+	s := newLocks(t)
 	key, err := state.Key(strings.Repeat("c", 256), strings.Repeat("i", 256))
 	if err != nil {
 		t.Fatal(err)

@@ -16,13 +16,16 @@ var (
 	ErrNotFound = errors.New("no journal")
 	ErrCorrupt  = errors.New("corrupt journal")
 	ErrBadKey   = errors.New("invalid attachment key")
+	// ErrForeign: the journal at this key belongs to another attachment.
+	// Keys join containerID and ifname with "-", and both may contain one:
+	// ("a-b","c") and ("a","b-c") share a file name.
+	ErrForeign = errors.New("journal belongs to another attachment")
 )
 
 const (
 	dirMode   = 0o700
 	fileMode  = 0o600
 	journalEx = ".json"
-	locksDir  = "locks"
 	// maxJournal bounds what a reader accepts; a record is a few KiB.
 	maxJournal = 1 << 20
 )
@@ -34,13 +37,11 @@ type Store struct{ Dir string }
 // IPAM configs and pod names, and a lock anyone could take would be a denial
 // of service.
 func (s Store) Init() error {
-	for _, d := range []string{s.Dir, filepath.Join(s.Dir, locksDir)} {
-		if err := os.MkdirAll(d, dirMode); err != nil {
-			return fmt.Errorf("create state dir %s: %w", d, err)
-		}
-		if err := os.Chmod(d, dirMode); err != nil {
-			return fmt.Errorf("restrict state dir %s: %w", d, err)
-		}
+	if err := os.MkdirAll(s.Dir, dirMode); err != nil {
+		return fmt.Errorf("create state dir %s: %w", s.Dir, err)
+	}
+	if err := os.Chmod(s.Dir, dirMode); err != nil {
+		return fmt.Errorf("restrict state dir %s: %w", s.Dir, err)
 	}
 	return nil
 }
@@ -57,7 +58,8 @@ func Key(containerID, ifName string) (string, error) {
 	return containerID + "-" + ifName, nil
 }
 
-func (s Store) path(key string) string { return filepath.Join(s.Dir, key+journalEx) }
+// Path is where the journal of key lives; lock files name owners by it.
+func (s Store) Path(key string) string { return filepath.Join(s.Dir, key+journalEx) }
 
 // Write stores r atomically: a temporary file in the same directory,
 // fsync'd, renamed over the journal, and the directory fsync'd, so a crash
@@ -72,7 +74,7 @@ func (s Store) Write(r *Record) error {
 	if err != nil {
 		return fmt.Errorf("encode journal %s: %w", key, err)
 	}
-	return writeAtomic(s.Dir, s.path(key), data)
+	return writeAtomic(s.Dir, s.Path(key), data)
 }
 
 func writeAtomic(dir, path string, data []byte) error {
@@ -126,12 +128,26 @@ func (s Store) Read(containerID, ifName string) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.ReadKey(key)
+	r, err := s.ReadKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if r.ContainerID != containerID || r.IfName != ifName {
+		return nil, fmt.Errorf("%s holds %s/%s: %w", key, r.ContainerID, r.IfName, ErrForeign)
+	}
+	return r, nil
 }
 
 // ReadKey is Read by journal key.
 func (s Store) ReadKey(key string) (*Record, error) {
-	f, err := os.Open(s.path(key))
+	return ReadFile(s.Path(key))
+}
+
+// ReadFile reads the journal at path, which may belong to another state
+// directory (a VF's owner can be an attachment of another network).
+func ReadFile(path string) (*Record, error) {
+	key := strings.TrimSuffix(filepath.Base(path), journalEx)
+	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", key, ErrNotFound)
 	}
@@ -177,9 +193,12 @@ func (s Store) Remove(containerID, ifName string) error {
 }
 
 // RemoveKey is Remove by journal key.
-func (s Store) RemoveKey(key string) error {
-	if err := os.Remove(s.path(key)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove journal %s: %w", key, err)
+func (s Store) RemoveKey(key string) error { return RemoveFile(s.Path(key)) }
+
+// RemoveFile deletes the journal at path; a missing one is not an error.
+func RemoveFile(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove journal %s: %w", path, err)
 	}
 	return nil
 }

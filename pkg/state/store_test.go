@@ -119,17 +119,25 @@ func TestWriteReadRoundTrip(t *testing.T) {
 
 func TestPermissions(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
-	if err := os.MkdirAll(filepath.Join(dir, "locks"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
+	locks := filepath.Join(t.TempDir(), "locks")
+	for _, d := range []string{dir, locks} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s := state.Store{Dir: dir}
 	if err := s.Init(); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
-	for _, d := range []string{dir, filepath.Join(dir, "locks")} {
+	l, err := state.Locks{Dir: locks}.Lock("0000:01:10.0", time.Second)
+	if err != nil {
+		t.Fatalf("Lock: %v", err)
+	}
+	defer l.Release()
+	for _, d := range []string{dir, locks} {
 		fi, err := os.Stat(d)
 		if err != nil {
 			t.Fatal(err)
@@ -448,5 +456,22 @@ func TestRemove(t *testing.T) {
 	}
 	if err := s.Remove("..", "net1"); !errors.Is(err, state.ErrBadKey) {
 		t.Errorf("Remove with a bad key: %v, want ErrBadKey", err)
+	}
+}
+
+// Keys join containerID and ifname with "-": ("a-b","c") and ("a","b-c")
+// share a file. Reading one attachment must never return the other's record.
+func TestReadRefusesForeignJournal(t *testing.T) {
+	s := state.Store{Dir: t.TempDir()}
+	r := fullRecord()
+	r.ContainerID, r.IfName = "a-b", "c"
+	if err := s.Write(r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Read("a", "b-c"); !errors.Is(err, state.ErrForeign) {
+		t.Fatalf("Read of the colliding key = %v, want ErrForeign", err)
+	}
+	if got, err := s.Read("a-b", "c"); err != nil || got.ContainerID != "a-b" {
+		t.Fatalf("Read of the owner = %+v, %v", got, err)
 	}
 }

@@ -21,7 +21,10 @@ type attachment struct {
 	args *skel.CmdArgs
 	dev  *pci.Device
 	key  string
-	boot string
+	// journal is this attachment's journal path; the VF's lock file names
+	// its owner by it.
+	journal string
+	boot    string
 
 	host, pod ns.NetNS
 	store     state.Store
@@ -65,6 +68,9 @@ func (p *Plugin) open(r *run, cfg *config.Config, args *skel.CmdArgs, dev *pci.D
 	if err := store.Init(); err != nil {
 		return nil, cniError(types.ErrIOFailure, "stateDir %s: %v", cfg.StateDir, err)
 	}
+	if _, err := store.Read(args.ContainerID, args.IfName); errors.Is(err, state.ErrForeign) {
+		return nil, cniError(types.ErrInvalidEnvironmentVariables, "CNI_CONTAINERID %q with CNI_IFNAME %q: %v; use another interface name", args.ContainerID, args.IfName, err)
+	}
 	pod, err := ns.GetNS(args.Netns)
 	if err != nil {
 		return nil, cniError(types.ErrInvalidNetNS, "open pod netns %q: %v", args.Netns, err)
@@ -74,7 +80,7 @@ func (p *Plugin) open(r *run, cfg *config.Config, args *skel.CmdArgs, dev *pci.D
 		_ = pod.Close()
 		return nil, cniError(types.ErrInternal, "open host netns: %v", err)
 	}
-	a := &attachment{p: p, r: r, cfg: cfg, args: args, dev: dev, key: key, boot: boot, host: host, pod: pod, store: store}
+	a := &attachment{p: p, r: r, cfg: cfg, args: args, dev: dev, key: key, journal: store.Path(key), boot: boot, host: host, pod: pod, store: store}
 	a.undo = undoStack{r: r, fault: p.fault}
 	r.fact("rdmaPolicy", string(cfg.RDMA))
 	return a, nil
@@ -87,12 +93,9 @@ func (a *attachment) close() {
 
 // lockAndClaim takes the VF's lock and makes sure nobody else owns the VF.
 func (a *attachment) lockAndClaim() error {
-	lock, err := a.store.Lock(a.dev.Addr, a.p.LockWait)
+	lock, err := a.p.lockVF(a.dev.Addr)
 	if err != nil {
-		if errors.Is(err, state.ErrLockTimeout) {
-			return cniError(types.ErrTryAgainLater, "device %s is busy: another operation on it did not finish within %s; try again", a.dev.Addr, a.p.LockWait)
-		}
-		return cniError(types.ErrIOFailure, "lock device %s: %v", a.dev.Addr, err)
+		return err
 	}
 	a.lock = lock
 	owner, err := lock.Owner()
@@ -100,7 +103,7 @@ func (a *attachment) lockAndClaim() error {
 		return cniError(types.ErrIOFailure, "read owner of %s: %v", a.dev.Addr, err)
 	}
 	if owner != "" {
-		if err := a.p.claimFrom(a.r, a.store, a.host, a.boot, owner, a.key, a.dev.Addr); err != nil {
+		if err := a.p.claimFrom(a.r, a.host, a.boot, owner, a.journal, a.dev.Addr); err != nil {
 			return err
 		}
 	}
@@ -128,7 +131,7 @@ func (a *attachment) unlock() {
 // missing, which the next ADD treats as free; the reverse order could leave
 // a journal whose DEL restores a VF that another pod was given.
 func (a *attachment) writeJournal() error {
-	if err := a.lock.SetOwner(a.key); err != nil {
+	if err := a.lock.SetOwner(a.journal); err != nil {
 		return cniError(types.ErrIOFailure, "claim %s: %v", a.dev.Addr, err)
 	}
 	if err := a.store.Write(a.rec); err != nil {

@@ -16,8 +16,8 @@ var ErrDeviceBusy = errors.New("device busy")
 // lock held: a live attachment keeps it (busy); one whose pod netns
 // vanished, or a killed earlier try of this same attachment, is restored
 // first; one from an earlier boot only has its address released.
-func (p *Plugin) claimFrom(r *run, store state.Store, host ns.NetNS, boot, owner, key, device string) error {
-	rec, err := store.ReadKey(owner)
+func (p *Plugin) claimFrom(r *run, host ns.NetNS, boot, owner, self, device string) error {
+	rec, err := state.ReadFile(owner)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
 		// Ownership is written before the journal: a crash between the two
@@ -32,20 +32,20 @@ func (p *Plugin) claimFrom(r *run, store state.Store, host ns.NetNS, boot, owner
 	case err != nil:
 		return cniError(types.ErrIOFailure, "read journal of %s's owner %s: %v", device, owner, err)
 	}
-	if owner == key {
+	if owner == self {
 		r.log.Warn("an earlier ADD of this attachment did not finish; restoring before trying again", "phase", rec.Phase)
-		return p.reclaim(r, store, host, boot, rec)
+		return p.reclaim(r, host, boot, rec, owner)
 	}
 	if rec.BootID == boot && netnsAlive(rec.Netns) {
 		return cniError(types.ErrInternal, "device %s is busy: %v, in use by pod %s/%s (container %s, interface %s)",
 			device, ErrDeviceBusy, rec.PodNamespace, rec.PodName, rec.ContainerID, rec.IfName)
 	}
 	r.log.Warn("reclaiming VF from an attachment whose pod is gone", "device", device, "owner", owner, "netns", rec.Netns)
-	return p.reclaim(r, store, host, boot, rec)
+	return p.reclaim(r, host, boot, rec, owner)
 }
 
-func (p *Plugin) reclaim(r *run, store state.Store, host ns.NetNS, boot string, rec *state.Record) error {
-	if err := p.restore(r, store, host, boot, rec); err != nil {
+func (p *Plugin) reclaim(r *run, host ns.NetNS, boot string, rec *state.Record, journal string) error {
+	if err := p.restore(r, host, boot, rec, journal); err != nil {
 		return cniError(types.ErrInternal, "restore VF %s from stale attachment %s before reuse: %v", rec.DeviceID, rec.Key(), err)
 	}
 	return nil
@@ -84,24 +84,25 @@ func (a *attachment) reclaimVanished() {
 		if k == a.key {
 			continue
 		}
-		rec, err := a.store.ReadKey(k)
+		journal := a.store.Path(k)
+		rec, err := state.ReadFile(journal)
 		if err != nil || (rec.BootID == a.boot && netnsAlive(rec.Netns)) {
 			continue
 		}
 		if rec.DeviceID == a.dev.Addr {
 			continue
 		}
-		lock, got, err := a.store.TryLock(rec.DeviceID)
+		lock, got, err := state.Locks{Dir: a.p.LockDir}.TryLock(rec.DeviceID)
 		if err != nil || !got {
 			continue
 		}
-		if owner, _ := lock.Owner(); owner != "" && owner != k {
+		if owner, _ := lock.Owner(); owner != "" && owner != journal {
 			lock.Release()
 			_ = a.p.releaseIP(rec)
-			_ = a.store.RemoveKey(k)
+			_ = state.RemoveFile(journal)
 			continue
 		}
-		if err := a.p.restore(a.r, a.store, a.host, a.boot, rec); err != nil {
+		if err := a.p.restore(a.r, a.host, a.boot, rec, journal); err != nil {
 			a.r.log.Warn("reclaim stale attachment", "journal", k, "error", err)
 			lock.Release()
 			continue

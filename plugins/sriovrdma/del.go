@@ -34,7 +34,7 @@ func (p *Plugin) Del(args *skel.CmdArgs) (err error) {
 	store := state.Store{Dir: cfg.StateDir}
 	rec, err := store.Read(args.ContainerID, args.IfName)
 	switch {
-	case errors.Is(err, state.ErrNotFound):
+	case errors.Is(err, state.ErrNotFound), errors.Is(err, state.ErrForeign):
 		// Nothing journalled: nothing of ours is on the host. Release the
 		// address anyway in case the IPAM plugin holds one (idempotent).
 		p.releaseUnjournalled(r, cfg, args)
@@ -62,35 +62,32 @@ func (p *Plugin) Del(args *skel.CmdArgs) (err error) {
 	}
 	defer func() { _ = host.Close() }()
 
-	lock, err := store.Lock(rec.DeviceID, p.LockWait)
+	lock, err := p.lockVF(rec.DeviceID)
 	if err != nil {
-		if errors.Is(err, state.ErrLockTimeout) {
-			return cniError(types.ErrTryAgainLater, "device %s is busy: another operation on it did not finish within %s; try again", rec.DeviceID, p.LockWait)
-		}
-		return cniError(types.ErrIOFailure, "lock device %s: %v", rec.DeviceID, err)
+		return err
 	}
 	r.mark("lock")
-	return p.delLocked(r, store, host, boot, rec, lock)
+	return p.delLocked(r, host, boot, rec, store.Path(key), lock)
 }
 
 // delLocked restores rec with its VF's lock held, then releases the lock.
 // A VF another attachment owns now (it reclaimed this one, or the node
 // rebooted) is left alone: only the address and the journal are ours.
-func (p *Plugin) delLocked(r *run, store state.Store, host ns.NetNS, boot string, rec *state.Record, lock *state.Lock) error {
+func (p *Plugin) delLocked(r *run, host ns.NetNS, boot string, rec *state.Record, journal string, lock *state.Lock) error {
 	owner, err := lock.Owner()
 	if err != nil {
 		lock.Release()
 		return cniError(types.ErrIOFailure, "read owner of %s: %v", rec.DeviceID, err)
 	}
-	if owner != "" && owner != rec.Key() {
+	if owner != "" && owner != journal {
 		lock.Release()
 		r.log.Info("VF now belongs to another attachment; releasing only this one's address and journal", "owner", owner)
 		if err := p.releaseIP(rec); err != nil {
 			return cniError(types.ErrInternal, "%v", err)
 		}
-		return store.RemoveKey(rec.Key())
+		return state.RemoveFile(journal)
 	}
-	if err := p.restore(r, store, host, boot, rec); err != nil {
+	if err := p.restore(r, host, boot, rec, journal); err != nil {
 		lock.Release()
 		return cniError(types.ErrInternal, "restore %s of %s: %v (journal kept: the next DEL retries)", rec.DeviceID, rec.Key(), err)
 	}

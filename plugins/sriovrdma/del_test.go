@@ -174,3 +174,23 @@ func TestDelFailureKeepsJournalForRetry(t *testing.T) {
 		t.Errorf("node not restored by the retried DEL:\n%s", d)
 	}
 }
+
+// ("a-b","c") and ("a","b-c") share a journal file name: neither may act
+// on the other's attachment.
+func TestCollidingKeysNeverTouchEachOther(t *testing.T) {
+	n := newNode(t, nodeOpts{vfs: 2})
+	owner := n.newPod("a-b")
+	owner.ifname = "c"
+	conf := n.conf(0, nil)
+	n.mustAdd(owner, conf)
+	other := &pod{ns: n.newPod("x").ns, id: "a", ifname: "b-c"}
+	if err := n.del(other, conf); err != nil {
+		t.Fatalf("DEL of the colliding attachment: %v", err)
+	}
+	if _, ok := links(t, owner.ns)["c"]; !ok {
+		t.Fatal("DEL of (a, b-c) took the VF of (a-b, c)")
+	}
+	if _, err := n.add(other, n.conf(1, nil)); err == nil || !strings.Contains(err.Error(), "belongs to another attachment") {
+		t.Fatalf("ADD of the colliding attachment = %v, want a refusal", err)
+	}
+}

@@ -63,12 +63,12 @@ func (p *Plugin) GC(args *skel.CmdArgs) (err error) {
 			errs = append(errs, err)
 			continue
 		}
-		lock, err := store.Lock(rec.DeviceID, p.LockWait)
+		lock, err := p.lockVF(rec.DeviceID)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("lock %s for %s: %w", rec.DeviceID, k, err))
 			continue
 		}
-		if err := p.delLocked(r, store, host, boot, rec, lock); err != nil {
+		if err := p.delLocked(r, host, boot, rec, store.Path(k), lock); err != nil {
 			errs = append(errs, err)
 			continue
 		}

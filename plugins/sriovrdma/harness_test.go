@@ -36,6 +36,7 @@ type node struct {
 	fabric   ns.NetNS
 	sys      string
 	stateDir string
+	lockDir  string
 	logFile  string
 	pf       fixture.PF
 	vfs      *vftest.Fake
@@ -74,6 +75,7 @@ func newNode(t *testing.T, o nodeOpts) *node {
 	n.fabric = newNS(t)
 	n.sys = t.TempDir()
 	n.stateDir = filepath.Join(t.TempDir(), "state")
+	n.lockDir = filepath.Join(t.TempDir(), "locks")
 	n.logFile = filepath.Join(t.TempDir(), "plugin.log")
 
 	n.pf = fixture.PF{Netdev: "pf0", Driver: o.driver.Name}
@@ -122,6 +124,7 @@ func newNode(t *testing.T, o nodeOpts) *node {
 		Addr:     faultyAddr{kernelAddressing{}, n.inj},
 		BootID:   func() (string, error) { return "boot-1", nil },
 		Now:      time.Now,
+		LockDir:  n.lockDir,
 		LockWait: 2 * time.Second,
 		Stdout:   &n.stdout,
 		Stderr:   &bytes.Buffer{},
@@ -328,13 +331,15 @@ func (n *node) snapshot() snapshot {
 	for i := range n.pf.VFs {
 		s.VFs = append(s.VFs, n.vfs.State("pf0", i))
 	}
-	_ = filepath.Walk(n.stateDir, func(path string, info os.FileInfo, err error) error {
-		if err == nil && !info.IsDir() {
-			rel, _ := filepath.Rel(n.stateDir, path)
-			s.State = append(s.State, rel)
-		}
-		return nil
-	})
+	for _, dir := range []string{n.stateDir, n.lockDir} {
+		_ = filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+			if err == nil && !info.IsDir() {
+				rel, _ := filepath.Rel(filepath.Dir(dir), path)
+				s.State = append(s.State, rel)
+			}
+			return nil
+		})
+	}
 	sort.Strings(s.State)
 	return s
 }

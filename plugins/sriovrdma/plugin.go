@@ -6,6 +6,7 @@ package sriovrdma
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/rdma"
+	"github.com/sriov-rdma/sriov-rdma/pkg/state"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 )
 
@@ -76,6 +78,8 @@ type Plugin struct {
 	// devices the reboot already reset.
 	BootID func() (string, error)
 	Now    func() time.Time
+	// LockDir holds the node-wide per-VF lock files.
+	LockDir string
 	// LockWait bounds the wait for a VF's lock.
 	LockWait time.Duration
 	// Stdout receives the CNI result; Stderr the log when no logFile is set.
@@ -102,6 +106,7 @@ func New() *Plugin {
 		Addr:     kernelAddressing{},
 		BootID:   readBootID,
 		Now:      time.Now,
+		LockDir:  state.DefaultLockDir,
 		LockWait: DefaultLockWait,
 		Stdout:   os.Stdout,
 		Stderr:   os.Stderr,
@@ -120,4 +125,16 @@ func (p *Plugin) fault(point string) {
 	if p.Fault != nil {
 		p.Fault(point)
 	}
+}
+
+// lockVF takes the VF's node-wide lock, with a bounded wait.
+func (p *Plugin) lockVF(device string) (*state.Lock, error) {
+	lock, err := state.Locks{Dir: p.LockDir}.Lock(device, p.LockWait)
+	if errors.Is(err, state.ErrLockTimeout) {
+		return nil, cniError(types.ErrTryAgainLater, "device %s is busy: another operation on it did not finish within %s; try again", device, p.LockWait)
+	}
+	if err != nil {
+		return nil, cniError(types.ErrIOFailure, "lock device %s: %v", device, err)
+	}
+	return lock, nil
 }

@@ -22,7 +22,7 @@ import (
 // harmless when its change never happened or was already undone, so restore
 // finishes what a crashed ADD or DEL left. The caller holds the VF's lock
 // and has checked that the attachment still owns the VF.
-func (p *Plugin) restore(r *run, store state.Store, host ns.NetNS, boot string, rec *state.Record) error {
+func (p *Plugin) restore(r *run, host ns.NetNS, boot string, rec *state.Record, journal string) error {
 	if err := p.releaseIP(rec); err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func (p *Plugin) restore(r *run, store state.Store, host ns.NetNS, boot string, 
 		return err
 	}
 	p.fault("del:before-journal-remove")
-	if err := store.RemoveKey(rec.Key()); err != nil {
+	if err := state.RemoveFile(journal); err != nil {
 		return err
 	}
 	r.mark("journal")

@@ -372,7 +372,7 @@ func TestAddReclaimsVanishedAttachments(t *testing.T) {
 	}
 	s := n.snapshot()
 	for _, f := range s.State {
-		if strings.HasPrefix(f, "pod-a") {
+		if strings.HasPrefix(f, "state/pod-a") {
 			t.Errorf("vanished pod's journal %s still there", f)
 		}
 	}
