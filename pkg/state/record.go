@@ -30,15 +30,18 @@ const (
 
 // Record is one attachment's journal.
 type Record struct {
-	Version      int       `json:"version"`
-	BootID       string    `json:"bootID"`
-	Created      time.Time `json:"created"`
-	Phase        Phase     `json:"phase"`
-	ContainerID  string    `json:"containerID"`
-	IfName       string    `json:"ifName"`
-	Netns        string    `json:"netns"`
-	PodNamespace string    `json:"podNamespace,omitempty"`
-	PodName      string    `json:"podName,omitempty"`
+	Version int       `json:"version"`
+	BootID  string    `json:"bootID"`
+	Created time.Time `json:"created"`
+	Phase   Phase     `json:"phase"`
+	// Network is the netconf's name: GC of one network must never touch
+	// another network's attachments, even in a shared state directory.
+	Network      string `json:"network"`
+	ContainerID  string `json:"containerID"`
+	IfName       string `json:"ifName"`
+	Netns        string `json:"netns"`
+	PodNamespace string `json:"podNamespace,omitempty"`
+	PodName      string `json:"podName,omitempty"`
 
 	DeviceID string `json:"deviceID"`
 	PFAddr   string `json:"pfAddr,omitempty"`

@@ -45,6 +45,7 @@ func (a *attachment) survey() error {
 		BootID:       a.boot,
 		Created:      a.r.now().UTC(),
 		Phase:        state.PhaseAdding,
+		Network:      a.cfg.Net.Name,
 		ContainerID:  a.args.ContainerID,
 		IfName:       a.args.IfName,
 		Netns:        a.args.Netns,

@@ -14,9 +14,11 @@ import (
 	"github.com/sriov-rdma/sriov-rdma/pkg/state"
 )
 
-// GC restores every journalled attachment that is not in
+// GC restores every journalled attachment of this network that is not in
 // cni.dev/valid-attachments (a missing list means none is valid), then
 // forwards GC to IPAM so it can drop addresses it holds for them too.
+// Attachments of other networks sharing the state directory are not this
+// GC's to judge: the runtime sends each network its own valid list.
 func (p *Plugin) GC(args *skel.CmdArgs) (err error) {
 	r := p.begin("GC", args)
 	defer func() { err = r.finish(err) }()
@@ -61,6 +63,9 @@ func (p *Plugin) GC(args *skel.CmdArgs) (err error) {
 		}
 		if err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		if rec.Network != cfg.Net.Name {
 			continue
 		}
 		lock, err := p.lockVF(rec.DeviceID)

@@ -22,10 +22,12 @@ func (p *Plugin) Status(args *skel.CmdArgs) (err error) {
 	r := p.begin("STATUS", args)
 	defer func() { err = r.finish(err) }()
 
+	// STATUS is asked per network, before any pod: per-pod values such as
+	// deviceID are absent by design, and a config error is ADD's to report.
 	cfg, cfgErr := config.LoadLenient(args.StdinData, args.Args)
 	r.useConfig(cfg)
 	if cfgErr != nil {
-		return cfgErr
+		r.log.Debug("netconf incomplete for ADD; STATUS checks readiness only", "error", cfgErr)
 	}
 	if err := writable(cfg.StateDir); err != nil {
 		return cniError(types.ErrPluginNotAvailable, "stateDir %s is not writable: %v", cfg.StateDir, err)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
@@ -413,4 +414,41 @@ func (n *node) crashAt(point string, verb func()) {
 		}
 	}
 	verb()
+}
+
+// GC of one network never touches another network's attachments, even
+// when both share the state directory.
+func TestGCLeavesOtherNetworksAlone(t *testing.T) {
+	n := newNode(t, nodeOpts{vfs: 2})
+	a, b := n.newPod("pod-a"), n.newPod("pod-b")
+	n.mustAdd(a, n.conf(0, map[string]any{"name": "net-x"}))
+	n.mustAdd(b, n.conf(1, map[string]any{"name": "net-y"}))
+	if err := n.gc(n.conf(0, map[string]any{"name": "net-x"})); err != nil {
+		t.Fatalf("GC of net-x: %v", err)
+	}
+	if _, ok := links(t, a.ns)["net1"]; ok {
+		t.Errorf("GC of net-x without a valid list left pod-a's VF in place")
+	}
+	if _, ok := links(t, b.ns)["net1"]; !ok {
+		t.Errorf("GC of net-x took the VF of net-y's pod-b")
+	}
+}
+
+// STATUS is asked per network, before any pod exists: no deviceID.
+func TestStatusWithoutDeviceID(t *testing.T) {
+	n := newNode(t, nodeOpts{vfs: 1})
+	conf := n.conf(0, map[string]any{"deviceID": nil})
+	if err := n.inHost(func() error { return n.p.Status(&skel.CmdArgs{StdinData: conf, Path: "/nonexistent"}) }); err != nil {
+		t.Fatalf("STATUS: %v", err)
+	}
+	if got := n.ipam.callLog(); len(got) == 0 || got[len(got)-1] != "STATUS /" {
+		t.Errorf("IPAM calls %v, want a STATUS forwarded", got)
+	}
+	n.rdma.noRDMA = true
+	err := n.inHost(func() error {
+		return n.p.Status(&skel.CmdArgs{StdinData: n.conf(0, map[string]any{"rdma": "required"}), Path: "/nonexistent"})
+	})
+	if err == nil || cniCode(t, err) != types.ErrPluginNotAvailable || !strings.Contains(err.Error(), "no RDMA subsystem") {
+		t.Fatalf("STATUS with rdma required on a node without RDMA = %v, want code 50", err)
+	}
 }
