@@ -161,7 +161,7 @@ func (l *Lane) runCtx(ctx context.Context, env []string, stdin []byte, name stri
 		r.code = -1
 		r.err = err
 		if ctx.Err() != nil {
-			r.err = fmt.Errorf("%w (%v)", err, ctx.Err())
+			r.err = fmt.Errorf("%w (%w)", err, ctx.Err())
 		}
 	}
 	return r
@@ -201,7 +201,8 @@ func shellLine(env []string, name string, args []string) string {
 
 func shellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=,@+%", r))
+		safe := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=,@+%", r)
+		return !safe
 	}) < 0 {
 		return s
 	}

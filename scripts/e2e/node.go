@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci/fixture"
+	"github.com/sriov-rdma/sriov-rdma/pkg/state"
 )
 
 // The test node. Names stay short: netdev names have 15 characters at most.
@@ -393,27 +394,17 @@ func (l *Lane) leftovers() []string {
 	return out
 }
 
-// stateFiles lists every file under dir, relative to it; an empty locks/
-// directory does not count.
+// stateFiles lists what is left in the journal directory and in the
+// node-wide lock directory (the lane's private /run): after DEL both are
+// empty, not even a subdirectory remains.
 func stateFiles(dir string) []string {
 	var out []string
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return nil
+	for _, d := range []string{dir, state.DefaultLockDir} {
+		ents, _ := os.ReadDir(d)
+		for _, e := range ents {
+			out = append(out, filepath.Join(d, e.Name()))
 		}
-		rel, _ := filepath.Rel(dir, p)
-		if d.IsDir() {
-			if rel == "locks" {
-				return nil
-			}
-			if ents, _ := os.ReadDir(p); len(ents) == 0 {
-				out = append(out, rel+"/")
-			}
-			return nil
-		}
-		out = append(out, rel)
-		return nil
-	})
+	}
 	return out
 }
 

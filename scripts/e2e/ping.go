@@ -31,7 +31,7 @@ func ping(netns, dev, dst string, timeout time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("ping from %s: icmp socket: %w", netns, err)
 	}
-	defer unix.Close(fd)
+	defer func() { _ = unix.Close(fd) }()
 	if err := unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, dev); err != nil {
 		return fmt.Errorf("ping from %s: bind to %s: %w", netns, dev, err)
 	}
@@ -65,7 +65,7 @@ func ping(netns, dev, dst string, timeout time.Duration) error {
 		}
 	}
 	if lastErr != nil {
-		return fmt.Errorf("no echo reply from %s via %s in %s within %s (last send error: %v)", dst, dev, netns, timeout, lastErr)
+		return fmt.Errorf("no echo reply from %s via %s in %s within %s (last send error: %w)", dst, dev, netns, timeout, lastErr)
 	}
 	return fmt.Errorf("no echo reply from %s via %s in %s within %s", dst, dev, netns, timeout)
 }
