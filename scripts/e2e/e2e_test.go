@@ -28,23 +28,20 @@ func TestEchoRequestChecksums(t *testing.T) {
 	}
 }
 
-func TestStateFilesIgnoresOnlyAnEmptyLocksDir(t *testing.T) {
+func TestStateFilesCountsEveryEntry(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "locks"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	if got := stateFiles(dir); len(got) != 0 {
-		t.Errorf("stateFiles with an empty locks/ = %v, want none", got)
+		t.Errorf("stateFiles of an empty dir = %v, want none", got)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "locks", "0000:01:10.0.lock"), nil, 0o644); err != nil {
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "c1-net1.json"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"c1-net1.json", "locks/0000:01:10.0.lock"}
+	want := []string{filepath.Join(dir, "c1-net1.json"), filepath.Join(dir, "sub")}
 	if got := stateFiles(dir); !slices.Equal(got, want) {
-		t.Errorf("stateFiles = %v, want %v", got, want)
+		t.Errorf("stateFiles = %v, want %v (an empty subdirectory is a leftover too)", got, want)
 	}
 	if got := stateFiles(filepath.Join(dir, "missing")); len(got) != 0 {
 		t.Errorf("stateFiles of a missing dir = %v, want none (the plugin creates it on first ADD)", got)

@@ -254,8 +254,8 @@ func (t *T) journalExists(p *pod, ifname string, want bool) {
 	}
 }
 
-// stateEmpty: the plugin's state directory holds nothing (an empty locks/
-// directory aside).
+// stateEmpty: the plugin's state directory and the node's lock directory
+// hold nothing.
 func (t *T) stateEmpty() {
 	if files := stateFiles(t.stateDir); len(files) > 0 {
 		t.Errorf("stateDir is not empty: %s", strings.Join(files, " "))
