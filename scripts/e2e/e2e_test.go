@@ -28,9 +28,9 @@ func TestEchoRequestChecksums(t *testing.T) {
 	}
 }
 
-func TestStateFilesCountsEveryEntry(t *testing.T) {
+func TestLeftoversCountsEveryEntry(t *testing.T) {
 	dir := t.TempDir()
-	if got := stateFiles(dir); len(got) != 0 {
+	if got := leftovers(dir); len(got) != 0 {
 		t.Errorf("stateFiles of an empty dir = %v, want none", got)
 	}
 	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
@@ -40,10 +40,10 @@ func TestStateFilesCountsEveryEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{filepath.Join(dir, "c1-net1.json"), filepath.Join(dir, "sub")}
-	if got := stateFiles(dir); !slices.Equal(got, want) {
+	if got := leftovers(dir); !slices.Equal(got, want) {
 		t.Errorf("stateFiles = %v, want %v (an empty subdirectory is a leftover too)", got, want)
 	}
-	if got := stateFiles(filepath.Join(dir, "missing")); len(got) != 0 {
+	if got := leftovers(filepath.Join(dir, "missing")); len(got) != 0 {
 		t.Errorf("stateFiles of a missing dir = %v, want none (the plugin creates it on first ADD)", got)
 	}
 }

@@ -397,9 +397,12 @@ func (l *Lane) leftovers() []string {
 // stateFiles lists what is left in the journal directory and in the
 // node-wide lock directory (the lane's private /run): after DEL both are
 // empty, not even a subdirectory remains.
-func stateFiles(dir string) []string {
+func stateFiles(dir string) []string { return leftovers(dir, state.DefaultLockDir) }
+
+// leftovers lists every entry of the given directories.
+func leftovers(dirs ...string) []string {
 	var out []string
-	for _, d := range []string{dir, state.DefaultLockDir} {
+	for _, d := range dirs {
 		ents, _ := os.ReadDir(d)
 		for _, e := range ents {
 			out = append(out, filepath.Join(d, e.Name()))
