@@ -13,7 +13,7 @@ import (
 // demo is `make demo`: one pod, one VF, ADD, CHECK and DEL with cnitool,
 // showing each result and what changed on the host and in the pod.
 func (l *Lane) demo() error {
-	v := vfs[0]
+	v := l.vfs[0]
 	const network, ifname, mac, mtu = "demo-net", "net1", "02:de:00:00:00:01", 1400
 
 	fmt.Println("sriov-rdma demo: attach an SR-IOV VF to a pod and give it back, with cnitool,")
@@ -22,7 +22,7 @@ func (l *Lane) demo() error {
 	heading("1. A throwaway node")
 	fmt.Printf("A fake SR-IOV NIC is mounted over /sys, visible only to this demo:\n")
 	fmt.Printf("  PF  %s  netdev %s, driver %s, %d VFs\n", pfAddr, pfNetdev, pfDriver, l.nvfs)
-	for _, x := range vfs[:l.nvfs] {
+	for _, x := range l.vfs {
 		rd := ""
 		if x.rdma != "" {
 			rd = ", RDMA device " + x.rdma

@@ -71,7 +71,7 @@ func TestShellLineQuotes(t *testing.T) {
 
 func TestVFAddressesAreDistinct(t *testing.T) {
 	seen := map[string]bool{pfAddr: true}
-	for _, v := range vfs {
+	for _, v := range makeVFs(laneVFs) {
 		if v.addr == "" || seen[v.addr] {
 			t.Errorf("VF %d address %q is empty or taken", v.index, v.addr)
 		}

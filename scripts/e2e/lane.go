@@ -38,6 +38,7 @@ type Lane struct {
 	// re-created it): what every case must leave behind.
 	baseline map[string]link
 	nvfs     int
+	vfs      []vfSpec
 }
 
 type undoStep struct {

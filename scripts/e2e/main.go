@@ -76,7 +76,7 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "sriov-rdma-e2e:", err)
 		return 1
 	}
-	n := len(vfs)
+	n := laneVFs
 	if demo {
 		n = demoVFs
 	}

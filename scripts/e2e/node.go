@@ -47,12 +47,17 @@ type vfSpec struct {
 
 var pfSpec = fixture.PF{Addr: pfAddr, Netdev: pfNetdev, Driver: pfDriver}
 
-// vfs: 13 VFs so every case has its own. Some have RDMA devices, some are
-// down on the host, so the restore of both states is exercised.
-var vfs = func() []vfSpec {
-	out := make([]vfSpec, 13)
+// laneVFs is how many VFs the case lane uses: one set per case. Some have
+// RDMA devices, some are down on the host, so the restore of both states is
+// exercised.
+const laneVFs = 13
+
+// makeVFs describes n VFs of the fixture PF (the stress and bench runs use
+// up to 256 on one PF, crossing PCI buses).
+func makeVFs(n int) []vfSpec {
+	out := make([]vfSpec, n)
 	fpf := pfSpec
-	fpf.VFs = make([]fixture.VF, len(out))
+	fpf.VFs = make([]fixture.VF, n)
 	for i := range out {
 		out[i] = vfSpec{
 			index:  i,
@@ -62,18 +67,24 @@ var vfs = func() []vfSpec {
 			up:     i%2 == 0,
 		}
 	}
-	out[0].rdma = "mlx5_0"
-	out[5].rdma = "mlx5_5"
-	out[9].auxRDMA = "mlx5_9"
+	for i, name := range map[int]string{0: "mlx5_0", 5: "mlx5_5"} {
+		if i < n {
+			out[i].rdma = name
+		}
+	}
+	if n > 9 {
+		out[9].auxRDMA = "mlx5_9"
+	}
 	return out
-}()
+}
 
-func (l *Lane) vf(i int) vfSpec { return vfs[i] }
+func (l *Lane) vf(i int) vfSpec { return l.vfs[i] }
 
 // setUp builds the node with the first n VFs. Each step registers its undo
 // before the next starts, so a failure half-way still tears down.
 func (l *Lane) setUp(n int) error {
 	l.nvfs = n
+	l.vfs = makeVFs(n)
 	if err := l.mountAll(n); err != nil {
 		return err
 	}
@@ -111,7 +122,7 @@ func (l *Lane) mountAll(n int) error {
 	node := fixture.Node{PFs: []fixture.PF{pfSpec}}
 	node.PFs[0].VFs = make([]fixture.VF, n)
 	for i := range n {
-		node.PFs[0].VFs[i] = fixture.VF{Netdev: vfs[i].netdev, RDMA: vfs[i].rdma, AuxRDMA: vfs[i].auxRDMA}
+		node.PFs[0].VFs[i] = fixture.VF{Netdev: l.vfs[i].netdev, RDMA: l.vfs[i].rdma, AuxRDMA: l.vfs[i].auxRDMA}
 	}
 	if err := fixture.Build("/sys", node); err != nil {
 		return err
@@ -178,7 +189,7 @@ func (l *Lane) network(n int) error {
 		"addr add " + mgmtPeerIP + "/24 dev mgmtp",
 		"link set mgmtp up",
 	}
-	for _, v := range vfs[:n] {
+	for _, v := range l.vfs {
 		host = append(host, vethCmds(v)...)
 		fabric = append(fabric, "link set "+v.peer+" master "+fabricBr+" up")
 	}
@@ -192,7 +203,7 @@ func (l *Lane) network(n int) error {
 	if err != nil {
 		return err
 	}
-	for _, v := range vfs[:n] {
+	for _, v := range l.vfs {
 		k, ok := links[v.netdev]
 		if !ok {
 			return fmt.Errorf("VF netdev %s missing after setup", v.netdev)
@@ -366,7 +377,7 @@ func (l *Lane) leftovers() []string {
 	if err != nil {
 		return []string{err.Error()}
 	}
-	for _, v := range vfs[:l.nvfs] {
+	for _, v := range l.vfs {
 		k, ok := links[v.netdev]
 		if !ok {
 			out = append(out, fmt.Sprintf("VF netdev %s is not on the host", v.netdev))
@@ -450,7 +461,7 @@ func (l *Lane) repair() error {
 	if err != nil {
 		return err
 	}
-	for _, v := range vfs[:l.nvfs] {
+	for _, v := range l.vfs {
 		if k, ok := links[v.netdev]; ok && len(k.diff(l.baseline[v.netdev])) == 0 {
 			continue
 		}
