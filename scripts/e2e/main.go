@@ -11,7 +11,7 @@
 // named case at a time, and tears everything down, also on SIGINT/SIGTERM.
 //
 //	sriov-rdma-e2e -root REPO -work DIR [-v] [-list] [CASE...]
-//	sriov-rdma-e2e -root REPO -work DIR demo [-v]
+//	sriov-rdma-e2e -root REPO -work DIR MODE [-v] [ARGS...]   (modes.go: demo, ...)
 package main
 
 import (
@@ -38,12 +38,15 @@ func run() int {
 		return 2
 	}
 	args := fs.Args()
-	demo := len(args) > 0 && args[0] == "demo"
-	if demo {
-		if err := fs.Parse(args[1:]); err != nil {
-			return 2
+	var md *mode
+	if len(args) > 0 {
+		if m, ok := modes()[args[0]]; ok {
+			md = &m
+			if err := fs.Parse(args[1:]); err != nil {
+				return 2
+			}
+			args = fs.Args()
 		}
-		args = fs.Args()
 	}
 	if *list {
 		for i, c := range cases {
@@ -51,10 +54,13 @@ func run() int {
 		}
 		return 0
 	}
-	selected, err := selectCases(args)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sriov-rdma-e2e:", err)
-		return 2
+	var selected []tcase
+	if md == nil {
+		var err error
+		if selected, err = selectCases(args); err != nil {
+			fmt.Fprintln(os.Stderr, "sriov-rdma-e2e:", err)
+			return 2
+		}
 	}
 	if *root == "" || *work == "" {
 		fmt.Fprintln(os.Stderr, "sriov-rdma-e2e: -root and -work are required (run scripts/e2e.sh or scripts/demo.sh)")
@@ -77,8 +83,8 @@ func run() int {
 		return 1
 	}
 	n := laneVFs
-	if demo {
-		n = demoVFs
+	if md != nil {
+		n = md.vfs
 	}
 	err = l.setUp(n)
 	defer func() {
@@ -94,16 +100,13 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "sriov-rdma-e2e: set up the test node:", err)
 		return 1
 	}
-	if demo {
-		if err := l.demo(); err != nil {
-			if ctx.Err() != nil {
-				fmt.Println("\ninterrupted; cleaning up")
-				return 130
-			}
-			fmt.Fprintln(os.Stderr, "demo failed:", err)
-			return 1
+	if md != nil {
+		rc := md.run(l, args)
+		if ctx.Err() != nil {
+			fmt.Println("\ninterrupted; cleaning up")
+			return 130
 		}
-		return 0
+		return rc
 	}
 	if l.verbose {
 		fmt.Printf("node ready in %s\n", since(start))
