@@ -38,4 +38,5 @@ lint:
 clean:
 	rm -rf bin
 
--include scripts/vm/vm.mk
+# Harness fragments (VM lane, reliability, bench) live beside their scripts.
+-include $(wildcard scripts/*/*.mk)

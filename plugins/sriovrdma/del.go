@@ -87,6 +87,7 @@ func (p *Plugin) delLocked(r *run, host ns.NetNS, boot string, rec *state.Record
 		}
 		return state.RemoveFile(journal)
 	}
+	p.fault("del:after-lock")
 	if err := p.restore(r, host, boot, rec, journal); err != nil {
 		lock.Release()
 		return cniError(types.ErrInternal, "restore %s of %s: %v (journal kept: the next DEL retries)", rec.DeviceID, rec.Key(), err)
