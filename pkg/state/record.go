@@ -68,6 +68,10 @@ type Record struct {
 
 	IPAM   IPAM            `json:"ipam"`
 	Result json.RawMessage `json:"result,omitempty"`
+
+	// Salvaged marks a record pieced together from a corrupt journal and
+	// the netconf; never written.
+	Salvaged bool `json:"-"`
 }
 
 // Original is what DEL puts back.

@@ -162,6 +162,20 @@ func ReadFile(path string) (*Record, error) {
 	return Decode(data)
 }
 
+// ReadRaw returns a journal's bytes as they are, for Salvage.
+func ReadRaw(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
+	defer func() { _ = f.Close() }()
+	data, err := io.ReadAll(io.LimitReader(f, maxJournal))
+	if err != nil {
+		return nil, fmt.Errorf("read journal %s: %w", path, err)
+	}
+	return data, nil
+}
+
 // Decode parses and checks a journal. It never panics on hostile bytes.
 func Decode(data []byte) (*Record, error) {
 	if len(data) > maxJournal {

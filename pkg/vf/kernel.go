@@ -19,24 +19,38 @@ type Kernel struct{}
 var _ Netlink = Kernel{}
 
 // Get reads the VF's entry of the PF's IFLA_VFINFO_LIST.
-func (Kernel) Get(pf string, vf int) (State, error) {
+func (k Kernel) Get(pf string, vf int) (State, error) {
+	all, err := k.List(pf)
+	if err != nil {
+		return State{}, err
+	}
+	if vf < 0 || vf >= len(all) {
+		return State{}, fmt.Errorf("pf %s vf %d: %w", pf, vf, ErrNoVFInfo)
+	}
+	return all[vf], nil
+}
+
+// List reads every VF of the PF.
+func (Kernel) List(pf string) ([]State, error) {
 	link, err := netlinksafe.LinkByName(pf)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
 		if errors.As(err, &nf) {
 			// A PF netdev absent from this namespace cannot take VF
 			// settings either.
-			return State{}, fmt.Errorf("pf %s not in this netns: %w", pf, ErrNoVFInfo)
+			return nil, fmt.Errorf("pf %s not in this netns: %w", pf, ErrNoVFInfo)
 		}
-		return State{}, fmt.Errorf("look up pf %s: %w", pf, err)
+		return nil, fmt.Errorf("look up pf %s: %w", pf, err)
 	}
-	for _, v := range link.Attrs().Vfs {
-		if v.ID != vf {
-			continue
-		}
-		return fromVfInfo(v), nil
+	vfs := link.Attrs().Vfs
+	if len(vfs) == 0 {
+		return nil, fmt.Errorf("pf %s: %w", pf, ErrNoVFInfo)
 	}
-	return State{}, fmt.Errorf("pf %s vf %d: %w", pf, vf, ErrNoVFInfo)
+	out := make([]State, len(vfs))
+	for i, v := range vfs {
+		out[i] = fromVfInfo(v)
+	}
+	return out, nil
 }
 
 func fromVfInfo(v netlink.VfInfo) State {

@@ -5,6 +5,7 @@
 package vf
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -48,6 +49,8 @@ type State struct {
 // rtnetlink; tests use a fake that keeps state.
 type Netlink interface {
 	Get(pf string, vf int) (State, error)
+	// List returns every VF's state, by VF index.
+	List(pf string) ([]State, error)
 	SetMAC(pf string, vf int, mac net.HardwareAddr) error
 	SetVLAN(pf string, vf, vlan, qos int, proto string) error
 	SetSpoofChk(pf string, vf int, on bool) error
@@ -153,17 +156,73 @@ func Apply(nl Netlink, pf string, vf int, cur, want State) error {
 // It tries every setting even when one fails, so one stubborn attribute does
 // not leave the others changed, and returns the errors joined.
 func Restore(nl Netlink, pf string, vf int, orig State) error {
+	_, err := RestoreReport(nl, pf, vf, orig)
+	return err
+}
+
+// Report says what Restore could not put back exactly.
+type Report struct {
+	// FallbackMAC is the admin MAC set instead of the original, which the
+	// driver refused (some refuse an all-zero MAC once one was set); "" when
+	// the original went back.
+	FallbackMAC string
+}
+
+// RestoreReport is Restore, telling the caller what it had to improvise.
+// When the driver refuses the original admin MAC, the VF gets a locally
+// administered unicast MAC that no other VF of the PF has, rather than
+// keeping the pod's MAC, which the next pod on this VF could duplicate.
+func RestoreReport(nl Netlink, pf string, vf int, orig State) (Report, error) {
+	var rep Report
 	cur, err := nl.Get(pf, vf)
 	if err != nil {
-		return fmt.Errorf("read vf %d of %s: %w", vf, pf, err)
+		return rep, fmt.Errorf("read vf %d of %s: %w", vf, pf, err)
 	}
 	var errs []error
 	for _, c := range Diff(cur, orig) {
-		if err := c.apply(nl, pf, vf); err != nil {
+		err := c.apply(nl, pf, vf)
+		if err != nil && c.Setting == SettingMAC {
+			rep.FallbackMAC, err = setUniqueMAC(nl, pf, vf, cur.MAC, err)
+		}
+		if err != nil {
 			errs = append(errs, &SettingError{Setting: c.Setting, Value: c.Value, Err: err})
 		}
 	}
-	return errors.Join(errs...)
+	return rep, errors.Join(errs...)
+}
+
+// setUniqueMAC sets a locally administered unicast MAC derived from the PF
+// and VF index, skipping any value another VF of the PF (or this one, now)
+// holds. refused is the driver's answer to the original MAC.
+func setUniqueMAC(nl Netlink, pf string, vf int, current string, refused error) (string, error) {
+	all, err := nl.List(pf)
+	if err != nil {
+		return "", fmt.Errorf("%w; and listing vfs of %s for a fallback mac: %w", refused, pf, err)
+	}
+	taken := map[string]bool{strings.ToLower(current): true}
+	for _, s := range all {
+		taken[strings.ToLower(s.MAC)] = true
+	}
+	for attempt := 0; attempt < 64; attempt++ {
+		mac := LocalMAC(pf, vf, attempt)
+		if taken[mac.String()] {
+			continue
+		}
+		if err := nl.SetMAC(pf, vf, mac); err != nil {
+			return "", fmt.Errorf("%w; and the fallback mac %s: %w", refused, mac, err)
+		}
+		return mac.String(), nil
+	}
+	return "", fmt.Errorf("%w; and no free fallback mac", refused)
+}
+
+// LocalMAC is a locally administered, unicast MAC for VF vf of pf; attempt
+// picks another one when the first is taken.
+func LocalMAC(pf string, vf, attempt int) net.HardwareAddr {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("sriov-rdma/%s/%d/%d", pf, vf, attempt)))
+	mac := net.HardwareAddr(sum[:6])
+	mac[0] = mac[0]&0xfc | 0x02
+	return mac
 }
 
 // Mismatches names the attributes of live that differ from want, for CHECK.

@@ -2,6 +2,7 @@ package vf_test
 
 import (
 	"errors"
+	"net"
 	"reflect"
 	"strings"
 	"testing"
@@ -415,5 +416,43 @@ func TestSettingErrorMessage(t *testing.T) {
 	}
 	if !errors.Is(err, unix.EOPNOTSUPP) {
 		t.Error("SettingError does not unwrap to its cause")
+	}
+}
+
+// A driver that refuses the original admin MAC (igb-like drivers refuse the
+// all-zero "unset" MAC once one was set) gets a unique locally administered
+// unicast MAC instead of keeping the pod's.
+func TestRestoreFallsBackToUniqueLocalMAC(t *testing.T) {
+	f := vftest.New()
+	f.AddPF("eth0", vftest.Driver{Name: "picky", RejectZeroMAC: true}, 4)
+	orig := f.State("eth0", 1)
+	orig.MAC = "00:00:00:00:00:00"
+	cur := orig
+	cur.MAC = "02:11:22:33:44:55"
+	f.Set("eth0", 1, cur)
+	// Another VF already holds the first candidate: it must be skipped.
+	other := f.State("eth0", 2)
+	other.MAC = vf.LocalMAC("eth0", 1, 0).String()
+	f.Set("eth0", 2, other)
+
+	rep, err := vf.RestoreReport(f, "eth0", 1, orig)
+	if err != nil {
+		t.Fatalf("RestoreReport: %v", err)
+	}
+	got := f.State("eth0", 1).MAC
+	if rep.FallbackMAC == "" || got != rep.FallbackMAC {
+		t.Fatalf("admin MAC %s, report %q: want the fallback set and reported", got, rep.FallbackMAC)
+	}
+	mac, _ := net.ParseMAC(got)
+	if mac[0]&0x02 == 0 || mac[0]&0x01 != 0 {
+		t.Errorf("fallback %s is not a locally administered unicast MAC", got)
+	}
+	for i := 0; i < 4; i++ {
+		if i != 1 && f.State("eth0", i).MAC == got {
+			t.Errorf("fallback %s duplicates VF %d's MAC", got, i)
+		}
+	}
+	if got == cur.MAC {
+		t.Errorf("the pod's MAC %s was kept", got)
 	}
 }

@@ -306,7 +306,7 @@ func (a *attachment) applyPF() error {
 }
 
 func (a *attachment) restorePF() error {
-	return a.p.restorePF(a.rec)
+	return a.p.restorePF(a.r, a.rec)
 }
 
 // rdmaToPod moves hardware RDMA devices into the pod before the netdev: on

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sriov-rdma/sriov-rdma/pkg/config"
 	"github.com/sriov-rdma/sriov-rdma/pkg/ipam"
+	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/state"
 )
 
@@ -40,9 +41,12 @@ func (p *Plugin) Del(args *skel.CmdArgs) (err error) {
 		p.releaseUnjournalled(r, cfg, args)
 		return nil
 	case errors.Is(err, state.ErrCorrupt):
-		r.log.Error("journal is corrupt; releasing the address with the current netconf and dropping it", "journal", key, "error", err)
-		p.releaseUnjournalled(r, cfg, args)
-		return store.RemoveKey(key)
+		r.log.Error("journal is corrupt; restoring what it and the netconf still tell", "journal", key, "error", err)
+		rec = p.salvage(cfg, args, store.Path(key))
+		if rec == nil {
+			p.releaseUnjournalled(r, cfg, args)
+			return store.RemoveKey(key)
+		}
 	case err != nil:
 		return cniError(types.ErrIOFailure, "read journal %s: %v", key, err)
 	}
@@ -115,4 +119,42 @@ func (p *Plugin) releaseUnjournalled(r *run, cfg *config.Config, args *skel.CmdA
 		r.log.Warn("IPAM DEL without a journal failed", "error", err)
 	}
 	r.mark("ipam")
+}
+
+// salvage pieces a record together from a corrupt journal and the netconf
+// DEL was given: the PCI address (journal, else deviceID) finds the VF, the
+// pod netns and CNI_IFNAME find its netdev, today's netconf releases the
+// address. The original netdev name, MAC and PF settings come back only if
+// the torn journal still holds them; the name otherwise becomes the one
+// derived from the PCI address. nil when no valid PCI address is known.
+func (p *Plugin) salvage(cfg *config.Config, args *skel.CmdArgs, journal string) *state.Record {
+	raw, err := state.ReadRaw(journal)
+	if err != nil {
+		return nil
+	}
+	rec := state.Salvage(raw)
+	rec.Salvaged = true
+	rec.ContainerID, rec.IfName = args.ContainerID, args.IfName
+	if rec.Netns == "" {
+		rec.Netns = args.Netns
+	}
+	if !pci.ValidAddress(rec.DeviceID) {
+		rec.DeviceID = cfg.DeviceID
+	}
+	if !pci.ValidAddress(rec.DeviceID) {
+		return nil
+	}
+	// The IPAM config is the one piece a torn journal cannot give back.
+	rec.IPAM = state.IPAM{Type: cfg.IPAMType, Config: cfg.Raw, Args: args.Args, Path: args.Path}
+	if dev, err := p.Devices.Resolve(rec.DeviceID); err == nil {
+		rec.PFAddr, rec.PFNetdev, rec.PFDriver, rec.VFIndex = dev.PFAddr, dev.PFNetdev, dev.PFDriver, dev.VFIndex
+	}
+	if rec.Orig.Netdev == "" {
+		rec.Orig.Netdev = fallbackName(rec.DeviceID)
+	}
+	if rec.BootID == "" {
+		// Unknown: treat it as this boot, so the device is looked for.
+		rec.BootID, _ = p.BootID()
+	}
+	return rec
 }

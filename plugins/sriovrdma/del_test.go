@@ -194,3 +194,47 @@ func TestCollidingKeysNeverTouchEachOther(t *testing.T) {
 		t.Fatalf("ADD of the colliding attachment = %v, want a refusal", err)
 	}
 }
+
+// A torn journal never fails DEL: the VF leaves the pod (found by PCI
+// address, or as CNI_IFNAME of this attachment), under its original name
+// when the torn journal still holds it, and the address is released.
+func TestDelWithTornJournal(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		tear     func([]byte) []byte
+		wantHome string
+	}{
+		{"half a journal", func(b []byte) []byte { return b[:len(b)/2] }, "vf0"},
+		{"garbage", func([]byte) []byte { return []byte("\x00\x01not json") }, "vf" + strings.NewReplacer(":", "", ".", "").Replace("0000:01:10.0")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNode(t, nodeOpts{vfs: 1})
+			p := n.newPod("pod-a")
+			conf := n.conf(0, nil)
+			n.mustAdd(p, conf)
+			path := filepath.Join(n.stateDir, "pod-a-net1.json")
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, tc.tear(b), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := n.del(p, conf); err != nil {
+				t.Fatalf("DEL with a torn journal: %v", err)
+			}
+			if _, ok := links(t, p.ns)["net1"]; ok {
+				t.Errorf("the VF stayed in the pod")
+			}
+			if _, ok := links(t, n.host)[tc.wantHome]; !ok {
+				t.Errorf("the VF is not home as %s: %v", tc.wantHome, links(t, n.host))
+			}
+			if ips := n.ipam.allocated(); len(ips) != 0 {
+				t.Errorf("address leaked: %v", ips)
+			}
+			if s := n.snapshot(); len(s.State) != 0 {
+				t.Errorf("state left: %v", s.State)
+			}
+		})
+	}
+}

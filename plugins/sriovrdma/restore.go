@@ -78,7 +78,7 @@ func (p *Plugin) restoreDevice(r *run, host ns.NetNS, rec *state.Record) error {
 		errs = append(errs, err)
 	}
 	p.fault("del:after-netdev")
-	if err := p.restorePF(rec); err != nil {
+	if err := p.restorePF(r, rec); err != nil {
 		errs = append(errs, err)
 	}
 	r.mark("restore")
@@ -255,7 +255,9 @@ func isOurs(l netdev.Attrs, rec *state.Record) bool {
 	if l.ParentDev != "" {
 		return l.ParentDev == rec.DeviceID
 	}
-	return l.Index == rec.Orig.IfIndex || (rec.PodIfIndex != 0 && l.Index == rec.PodIfIndex)
+	// A salvaged record may have lost the ifindex: CNI_IFNAME in this
+	// attachment's own netns is the attachment's interface.
+	return l.Index == rec.Orig.IfIndex || (rec.PodIfIndex != 0 && l.Index == rec.PodIfIndex) || rec.Salvaged
 }
 
 // homeName is the original name, or, when another device took it meanwhile,
@@ -310,11 +312,16 @@ func (p *Plugin) restoreLinkAttrs(host ns.NetNS, name string, rec *state.Record)
 
 // restorePF puts every PF-side attribute back, also those the config never
 // touched.
-func (p *Plugin) restorePF(rec *state.Record) error {
+func (p *Plugin) restorePF(r *run, rec *state.Record) error {
 	if rec.Orig.VF == nil {
 		return nil
 	}
-	if err := vf.Restore(p.VFs, rec.PFNetdev, rec.VFIndex, *rec.Orig.VF); err != nil {
+	rep, err := vf.RestoreReport(p.VFs, rec.PFNetdev, rec.VFIndex, *rec.Orig.VF)
+	if rep.FallbackMAC != "" {
+		r.log.Warn("driver refused the original admin MAC; set a unique locally administered MAC instead",
+			"device", rec.DeviceID, "pf", rec.PFNetdev, "vf", rec.VFIndex, "original", rec.Orig.VF.MAC, "fallbackMAC", rep.FallbackMAC)
+	}
+	if err != nil {
 		return fmt.Errorf("restore VF %d settings on PF %s: %w", rec.VFIndex, rec.PFNetdev, err)
 	}
 	return nil

@@ -128,6 +128,20 @@ func (f *Fake) Get(pfName string, idx int) (vf.State, error) {
 	return out, err
 }
 
+// List returns every VF's state.
+func (f *Fake) List(pfName string) ([]vf.State, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.pfs[pfName]
+	if !ok {
+		return nil, fmt.Errorf("link %s: %w", pfName, unix.ENODEV)
+	}
+	if p.drv.NoVFInfo {
+		return nil, fmt.Errorf("pf %s: %w", pfName, vf.ErrNoVFInfo)
+	}
+	return append([]vf.State(nil), p.vfs...), nil
+}
+
 func (f *Fake) SetMAC(pfName string, idx int, mac net.HardwareAddr) error {
 	return f.do(fmt.Sprintf("set-mac %s %d %s", pfName, idx, mac), pfName, idx, func(p *pf, s *vf.State) error {
 		if p.drv.RejectZeroMAC && strings.Trim(mac.String(), "0:") == "" {

@@ -1,0 +1,190 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
+)
+
+// Salvage reads what it can from a journal that does not decode: a torn or
+// truncated file still starts with the fields written first (identity,
+// device, original netdev). It walks the JSON tokens until the first error
+// and keeps each known field it saw whole; a nested object (the original PF
+// settings, an RDMA device) counts only if it closed. It never fails and
+// never panics; fields it could not read stay zero.
+func Salvage(data []byte) *Record {
+	s := salvager{r: &Record{}}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		s.token(tok)
+	}
+	return s.r
+}
+
+type frame struct {
+	obj       bool
+	key       string // the key whose value is being read (objects)
+	expectKey bool
+	fields    map[string]string
+}
+
+type salvager struct {
+	r     *Record
+	stack []*frame
+}
+
+func (s *salvager) top() *frame {
+	if len(s.stack) == 0 {
+		return nil
+	}
+	return s.stack[len(s.stack)-1]
+}
+
+// path is the chain of keys down to the value being read, arrays as "[]".
+func (s *salvager) path() string {
+	parts := make([]string, 0, len(s.stack))
+	for _, f := range s.stack {
+		if f.obj {
+			parts = append(parts, f.key)
+		} else {
+			parts = append(parts, "[]")
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+func (s *salvager) token(tok json.Token) {
+	top := s.top()
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{', '[':
+			s.stack = append(s.stack, &frame{obj: t == '{', expectKey: t == '{', fields: map[string]string{}})
+		case '}', ']':
+			s.closeFrame()
+		}
+		return
+	case string:
+		if top != nil && top.obj && top.expectKey {
+			top.key, top.expectKey = t, false
+			return
+		}
+	}
+	if top != nil {
+		s.value(strings.TrimPrefix(s.path(), "."), tok)
+		if top.obj {
+			top.expectKey = true
+		}
+	}
+}
+
+// closeFrame finishes an object or array; objects that closed whole are
+// where nested records (PF settings, RDMA devices) are taken from.
+func (s *salvager) closeFrame() {
+	done := s.top()
+	s.stack = s.stack[:len(s.stack)-1]
+	p := strings.TrimPrefix(s.path(), ".")
+	switch {
+	case done.obj && p == "original.vf":
+		s.r.Orig.VF = vfState(done.fields)
+	case done.obj && p == "rdma.[]":
+		s.r.RDMA = append(s.r.RDMA, RDMADevice{
+			Name: done.fields["name"], Kind: done.fields["kind"], Type: done.fields["type"], Netdev: done.fields["netdev"],
+		})
+	}
+	if parent := s.top(); parent != nil && parent.obj {
+		parent.expectKey = true
+	}
+}
+
+func (s *salvager) value(path string, tok json.Token) {
+	v := scalar(tok)
+	if f := s.top(); f != nil && f.obj {
+		f.fields[f.key] = v
+	}
+	r := s.r
+	switch path {
+	case "bootID":
+		r.BootID = v
+	case "network":
+		r.Network = v
+	case "containerID":
+		r.ContainerID = v
+	case "ifName":
+		r.IfName = v
+	case "netns":
+		r.Netns = v
+	case "podNamespace":
+		r.PodNamespace = v
+	case "podName":
+		r.PodName = v
+	case "deviceID":
+		r.DeviceID = v
+	case "pfAddr":
+		r.PFAddr = v
+	case "pfNetdev":
+		r.PFNetdev = v
+	case "pfDriver":
+		r.PFDriver = v
+	case "vfIndex":
+		r.VFIndex = atoi(v)
+	case "rdmaInPod":
+		r.RDMAInPod = v == "true"
+	case "podIfIndex":
+		r.PodIfIndex = atoi(v)
+	case "original.netdev":
+		r.Orig.Netdev = v
+	case "original.mac":
+		r.Orig.MAC = v
+	case "original.mtu":
+		r.Orig.MTU = atoi(v)
+	case "original.ifIndex":
+		r.Orig.IfIndex = atoi(v)
+	case "original.up":
+		r.Orig.Up = v == "true"
+	case "ipam.type":
+		r.IPAM.Type = v
+	case "ipam.args":
+		r.IPAM.Args = v
+	case "ipam.path":
+		r.IPAM.Path = v
+	}
+}
+
+func vfState(f map[string]string) *vf.State {
+	for _, k := range []string{"mac", "vlan", "qos", "proto", "spoofchk", "trust", "linkState", "minTxRate", "maxTxRate"} {
+		if _, ok := f[k]; !ok {
+			return nil
+		}
+	}
+	return &vf.State{
+		MAC: f["mac"], VLAN: atoi(f["vlan"]), QoS: atoi(f["qos"]), Proto: f["proto"],
+		SpoofChk: f["spoofchk"] == "true", Trust: f["trust"] == "true", LinkState: f["linkState"],
+		MinTxRate: atoi(f["minTxRate"]), MaxTxRate: atoi(f["maxTxRate"]),
+	}
+}
+
+func scalar(tok json.Token) string {
+	switch t := tok.(type) {
+	case string:
+		return t
+	case json.Number:
+		return t.String()
+	case bool:
+		return strconv.FormatBool(t)
+	}
+	return ""
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
