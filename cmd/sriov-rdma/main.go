@@ -3,11 +3,13 @@
 package main
 
 import (
+	"os"
 	"runtime"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/version"
 
+	"github.com/sriov-rdma/sriov-rdma/pkg/inspect"
 	"github.com/sriov-rdma/sriov-rdma/plugins/sriovrdma"
 )
 
@@ -19,6 +21,10 @@ func init() { runtime.LockOSThread() }
 var buildVersion = "dev"
 
 func main() {
+	// A runtime never passes arguments; an operator types "inspect".
+	if len(os.Args) > 1 && os.Args[1] == "inspect" {
+		os.Exit(inspect.Run(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	p := sriovrdma.New()
 	p.Fault = faultPoint
 	skel.PluginMainFuncs(skel.CNIFuncs{
