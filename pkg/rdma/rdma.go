@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
@@ -97,14 +98,28 @@ func (Kernel) Move(name string, from, to ns.NetNS) error {
 // namespace in, where the netdev is. In exclusive mode the kernel registers
 // the new device in the initial namespace whatever the caller's, so the
 // caller moves it afterwards.
+//
+// When a netdev changes namespace, rxe only queues the removal of its old
+// device; until the queue runs, ib_core refuses the old name with ENFILE
+// (or EEXIST). Re-creating under the same name right after the move (the
+// plugin's job) hits that window, so AddSoft retries for a bounded time.
 func (Kernel) AddSoft(in ns.NetNS, name, typ, netdev string) error {
-	return in.Do(func(ns.NetNS) error {
-		if err := netlink.RdmaLinkAdd(name, typ, netdev); err != nil {
+	deadline := time.Now().Add(softNameWait)
+	for {
+		err := in.Do(func(ns.NetNS) error { return netlink.RdmaLinkAdd(name, typ, netdev) })
+		if err == nil {
+			return nil
+		}
+		busy := errors.Is(err, unix.ENFILE) || errors.Is(err, unix.EEXIST)
+		if !busy || time.Now().After(deadline) {
 			return fmt.Errorf("create %s device %s on %s: %w", typ, name, netdev, err)
 		}
-		return nil
-	})
+		time.Sleep(10 * time.Millisecond)
+	}
 }
+
+// softNameWait bounds the wait for a queued device removal to free a name.
+const softNameWait = 5 * time.Second
 
 // DelSoft deletes a software RDMA device from namespace in; a device that is
 // already gone is not an error.

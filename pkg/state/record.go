@@ -62,6 +62,14 @@ type Record struct {
 	// RDMAInPod says ADD gives the RDMA devices to the pod (exclusive netns
 	// mode); false for netdev-only attachments and shared mode.
 	RDMAInPod bool `json:"rdmaInPod,omitempty"`
+	// RDMAMode is the RDMA netns mode ADD found ("" when it did not look).
+	RDMAMode string `json:"rdmaMode,omitempty"`
+	// RoCEv2GID is the index of the RoCE v2 GID carrying the pod's address.
+	RoCEv2GID *int `json:"roceV2GID,omitempty"`
+	// DeviceInfoFile is the device-info file ADD wrote; DEL removes it.
+	DeviceInfoFile string `json:"deviceInfoFile,omitempty"`
+	// LinkType is the VF netdev's link type ("ether", "infiniband").
+	LinkType string `json:"linkType,omitempty"`
 	// PodIfIndex is the netdev's ifindex inside the pod, once known; DEL uses
 	// it to tell our VF from a look-alike when the netdev has no PCI parent.
 	PodIfIndex int `json:"podIfIndex,omitempty"`

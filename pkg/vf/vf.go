@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrNoVFInfo is returned by Netlink.Get when the PF's driver reports no VF
@@ -181,7 +183,7 @@ func RestoreReport(nl Netlink, pf string, vf int, orig State) (Report, error) {
 	var errs []error
 	for _, c := range Diff(cur, orig) {
 		err := c.apply(nl, pf, vf)
-		if err != nil && c.Setting == SettingMAC {
+		if err != nil && c.Setting == SettingMAC && refused(err) {
 			rep.FallbackMAC, err = setUniqueMAC(nl, pf, vf, cur.MAC, err)
 		}
 		if err != nil {
@@ -189,6 +191,12 @@ func RestoreReport(nl Netlink, pf string, vf int, orig State) (Report, error) {
 		}
 	}
 	return rep, errors.Join(errs...)
+}
+
+// refused tells a driver's refusal of a value, which a retry cannot
+// change, from a failure a retried DEL may get past.
+func refused(err error) bool {
+	return errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EADDRNOTAVAIL)
 }
 
 // setUniqueMAC sets a locally administered unicast MAC derived from the PF

@@ -100,6 +100,12 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 	if err = a.undo.step("addresses", nil, func() error { return a.configureAddresses(result) }); err != nil {
 		return err
 	}
+	if err = a.undo.step("roce-gid", nil, func() error { return a.findRoCEv2GID(result) }); err != nil {
+		return err
+	}
+	if err = a.undo.step("device-info", a.removeDeviceInfo, a.writeDeviceInfo); err != nil {
+		return err
+	}
 
 	// 6. Commit: the journal records the result; then print it.
 	if err = a.undo.step("commit", nil, func() error { return a.commit(result) }); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sriov-rdma/sriov-rdma/pkg/config"
+	"github.com/sriov-rdma/sriov-rdma/pkg/devinfo"
 	"github.com/sriov-rdma/sriov-rdma/pkg/ipam"
 	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
@@ -57,6 +59,7 @@ func (a *attachment) survey() error {
 		PFDriver:     dev.PFDriver,
 		VFIndex:      dev.VFIndex,
 		Driver:       dev.Driver,
+		LinkType:     dev.LinkType,
 		Orig: state.Original{
 			Netdev:  orig.Name,
 			MAC:     orig.MAC,
@@ -211,6 +214,7 @@ func (a *attachment) planRDMA() error {
 		return nil
 	}
 	a.r.fact("rdmaNetnsMode", mode)
+	a.rec.RDMAMode = mode
 	if mode != rdma.ModeExclusive {
 		reason := "the RDMA subsystem is in shared netns mode, where RDMA devices cannot be moved into a pod; switch the node to exclusive mode with `rdma system set netns exclusive` while no pod netns exists (e.g. at boot), or load ib_core with netns_mode=0"
 		if policy == config.RDMARequired {
@@ -428,4 +432,63 @@ func (a *attachment) podResult(ipamRes *current.Result) (*current.Result, error)
 		res.IPs = append(res.IPs, &c)
 	}
 	return res, nil
+}
+
+// podRDMADevice is the RDMA device the pod can use: moved into it
+// (exclusive mode) or visible from it (shared mode); "" for none.
+func podRDMADevice(rec *state.Record) string {
+	if len(rec.RDMA) == 0 || (!rec.RDMAInPod && rec.RDMAMode != rdma.ModeShared) {
+		return ""
+	}
+	return rec.RDMA[0].Name
+}
+
+// findRoCEv2GID finds the RoCE v2 GID that carries the pod's address, the
+// one NCCL must use (NCCL_IB_GID_INDEX), waiting briefly for the kernel to
+// add it. An Ethernet VF whose RDMA device never shows one cannot carry
+// RoCE v2 traffic: that fails rdma: required and is logged otherwise.
+func (a *attachment) findRoCEv2GID(res *current.Result) error {
+	dev := podRDMADevice(a.rec)
+	if dev == "" || a.rec.LinkType != "ether" || len(res.IPs) == 0 || a.cfg.RDMA == config.RDMAOff {
+		return nil
+	}
+	ips := make([]net.IP, 0, len(res.IPs))
+	for _, ipc := range res.IPs {
+		ips = append(ips, ipc.Address.IP)
+	}
+	in := a.pod
+	if !a.rec.RDMAInPod {
+		in = a.host // shared mode: the device lives in the initial namespace
+	}
+	idx, err := a.p.RDMA.RoCEv2GIDIndex(in, dev, ips, a.p.GIDWait)
+	if err != nil {
+		if a.cfg.RDMA == config.RDMARequired {
+			return cniError(types.ErrPluginNotAvailable, "rdma: required, but %v within %s; confirm the NIC has RoCE v2 enabled", err, a.p.GIDWait)
+		}
+		a.r.log.Warn("no RoCE v2 GID for the pod's address; confirm the NIC has RoCE v2 enabled", "rdma", dev, "error", err)
+		return nil
+	}
+	a.rec.RoCEv2GID = &idx
+	a.r.fact("roceV2GIDIndex", idx)
+	a.r.log.Info("RoCE v2 GID for the pod's address", "rdma", dev, "gidIndex", idx)
+	return nil
+}
+
+// writeDeviceInfo writes the device-info file Multus asked for.
+func (a *attachment) writeDeviceInfo() error {
+	path := a.cfg.Net.RuntimeConfig.CNIDeviceInfoFile
+	if path == "" {
+		return nil
+	}
+	a.rec.DeviceInfoFile = path
+	return devinfo.Write(path, devinfo.PCI{
+		PCIAddress:     a.rec.DeviceID,
+		RDMADevice:     podRDMADevice(a.rec),
+		PFPCIAddress:   a.rec.PFAddr,
+		RoCEv2GIDIndex: a.rec.RoCEv2GID,
+	})
+}
+
+func (a *attachment) removeDeviceInfo() error {
+	return devinfo.Remove(a.cfg.Net.RuntimeConfig.CNIDeviceInfoFile)
 }

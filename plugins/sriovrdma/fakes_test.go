@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
@@ -134,6 +135,7 @@ type fakeRDMA struct {
 	mode     string
 	noRDMA   bool
 	softMove bool // the kernel can move software devices (7.x)
+	noGID    bool // no RoCE v2 GID ever appears (RoCE v2 disabled on the NIC)
 	host     ns.NetNS
 	devs     map[string]*fakeRDMADev
 	inj      *injector
@@ -307,6 +309,22 @@ func (f *fakeRDMA) DelSoft(in ns.NetNS, name string) error {
 	}
 	delete(f.devs, name)
 	return nil
+}
+
+// RoCEv2GIDIndex answers 1 (the first GID after the link-local one) for
+// a device visible from in, as mlx5 and rxe number an IPv4 address's GID.
+func (f *fakeRDMA) RoCEv2GIDIndex(in ns.NetNS, dev string, ips []net.IP, _ time.Duration) (int, error) {
+	ok, err := f.Exists(in, dev)
+	if err != nil {
+		return -1, err
+	}
+	if !ok {
+		return -1, fmt.Errorf("read ports of %s: %w", dev, unix.ENOENT)
+	}
+	if f.noGID || len(ips) == 0 {
+		return -1, fmt.Errorf("%s: %w %v", dev, rdma.ErrNoRoCEv2GID, ips)
+	}
+	return 1, nil
 }
 
 // fakeIPAM hands out 10.9.0.0/24 addresses per attachment.

@@ -16,6 +16,8 @@ func FaultPoints() []string {
 		"add:soft-rdma-in-pod",
 		"add:mac-mtu",
 		"add:addresses",
+		"add:roce-gid",
+		"add:device-info",
 		"add:commit",
 		"add:before-rollback",
 		"del:after-lock",

@@ -48,6 +48,7 @@ type RDMA interface {
 	Move(name string, from, to ns.NetNS) error
 	AddSoft(in ns.NetNS, name, typ, netdev string) error
 	DelSoft(in ns.NetNS, name string) error
+	RoCEv2GIDIndex(in ns.NetNS, dev string, ips []net.IP, wait time.Duration) (int, error)
 }
 
 // IPAM runs the chained IPAM plugin.
@@ -78,6 +79,8 @@ type Plugin struct {
 	// devices the reboot already reset.
 	BootID func() (string, error)
 	Now    func() time.Time
+	// GIDWait bounds the wait for the RoCE v2 GID of the pod's address.
+	GIDWait time.Duration
 	// LockDir holds the node-wide per-VF lock files.
 	LockDir string
 	// LockWait bounds the wait for a VF's lock.
@@ -95,6 +98,10 @@ type Plugin struct {
 // hears back well within its own timeout.
 const DefaultLockWait = 10 * time.Second
 
+// DefaultGIDWait: the kernel adds the GID within milliseconds of the
+// address on hardware; the margin covers a loaded node (and emulation).
+const DefaultGIDWait = 3 * time.Second
+
 // New wires the plugin to the running kernel.
 func New() *Plugin {
 	return &Plugin{
@@ -106,6 +113,7 @@ func New() *Plugin {
 		Addr:     kernelAddressing{},
 		BootID:   readBootID,
 		Now:      time.Now,
+		GIDWait:  DefaultGIDWait,
 		LockDir:  state.DefaultLockDir,
 		LockWait: DefaultLockWait,
 		Stdout:   os.Stdout,

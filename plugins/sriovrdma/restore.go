@@ -9,6 +9,7 @@ import (
 
 	"github.com/containernetworking/plugins/pkg/ns"
 
+	"github.com/sriov-rdma/sriov-rdma/pkg/devinfo"
 	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/rdma"
@@ -33,6 +34,9 @@ func (p *Plugin) restore(r *run, host ns.NetNS, boot string, rec *state.Record, 
 		r.log.Info("journal from an earlier boot: address released, device left as the reboot made it",
 			"journal", rec.Key(), "bootID", rec.BootID)
 	} else if err := p.restoreDevice(r, host, rec); err != nil {
+		return err
+	}
+	if err := devinfo.Remove(rec.DeviceInfoFile); err != nil {
 		return err
 	}
 	p.fault("del:before-journal-remove")
