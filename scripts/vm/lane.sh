@@ -117,14 +117,20 @@ elif [ -e "$PL/cni/bin/sriov-rdma" ] && grep -qlx '//go:build faultinject' "$ROO
   }
 fi
 # Fault points are read from the source, so a renamed step is followed, and a
-# point the build never reaches fails the case instead of going untested:
-# fault("add:x") / fault("del:x") literals, and every undo step("x"), which
-# fires "add:x". add:before-rollback is only reached on a failing ADD.
+# point the build never reaches fails the case instead of going untested.
+# plugins/sriovrdma/faultpoints.go lists them (a unit test holds it equal to
+# the code); without that file, the fault("add:x") / fault("del:x") literals
+# and every undo step("x") (which fires "add:x") are collected instead.
+# add:before-rollback is only reached on a failing ADD, so it is left out.
 source_fault_points() {
-  find "$ROOT/plugins" "$ROOT/cmd" -name '*.go' ! -name '*_test.go' -exec cat {} + |
-    grep -oE 'fault\("(add|del):[a-z0-9-]+"\)|\.step\("[a-z0-9-]+"' |
-    sed -E 's/fault\("([^"]+)"\)/\1/; s/\.step\("([^"]+)"/add:\1/' |
-    grep -vx 'add:before-rollback' | sort -u | tr '\n' ' '
+  local list=$ROOT/plugins/sriovrdma/faultpoints.go
+  if [ -f "$list" ]; then
+    grep -oE '"(add|del):[a-z0-9-]+"' "$list" | tr -d '"'
+  else
+    find "$ROOT/plugins" "$ROOT/cmd" -name '*.go' ! -name '*_test.go' -exec cat {} + |
+      grep -oE 'fault\("(add|del):[a-z0-9-]+"\)|\.step\("[a-z0-9-]+"' |
+      sed -E 's/fault\("([^"]+)"\)/\1/; s/\.step\("([^"]+)"/add:\1/'
+  fi | grep -vx 'add:before-rollback' | awk '!seen[$0]++' | tr '\n' ' '
 }
 if [ -e "$PL/bin/sriov-rdma-faultinject" ]; then
   points=${FAULT_POINTS:-$(source_fault_points || true)}

@@ -37,15 +37,17 @@ read -r -a NICARGS <<<"${NIC-"-device pcie-root-port,id=rp1,chassis=1,slot=1 -de
 
 start=$(date +%s%N)
 set +e
-# The serial console uses CRLF; sed -u strips the CR and keeps the output
-# streaming, so a long case shows progress instead of one dump at the end.
+# The serial console uses CRLF, and SeaBIOS clears the screen with terminal
+# escapes; sed -u strips both and keeps the output streaming, so a long case
+# shows progress instead of one dump at the end.
 timeout "${TIMEOUT:-300}" qemu-system-x86_64 "${ACC[@]}" -machine q35 \
   -m "${QEMU_MEM:-1024M}" -smp "${QEMU_SMP:-2}" \
   -kernel "$VMLINUX" -initrd "$IMG" \
   -append "console=ttyS0 panic=-1 quiet loglevel=4 ${KAPPEND:-}" \
   -nographic -no-reboot -nodefaults -serial stdio \
   -device isa-debug-exit,iobase=0xf4,iosize=0x01 \
-  ${NICARGS[@]+"${NICARGS[@]}"} < /dev/null 2>&1 | sed -u 's/\r$//' | tee "$LOG"
+  ${NICARGS[@]+"${NICARGS[@]}"} < /dev/null 2>&1 |
+  sed -u -e 's/\r$//' -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' | tee "$LOG"
 qrc=${PIPESTATUS[0]}
 set -e
 end=$(date +%s%N)
