@@ -71,4 +71,9 @@ type Config struct {
 	// IPAMType is ipam.type; "" means no IPAM.
 	IPAMType string
 	Args     K8sArgs
+	// GUID is the InfiniBand GUID to give the VF (8 bytes): runtimeConfig.
+	// infinibandGUID over guid; nil = keep.
+	GUID net.HardwareAddr
+	// PKey is the partition key asked for; 0 = none.
+	PKey uint16
 }

@@ -36,6 +36,7 @@ func steps() []step {
 		checkLogLevel,
 		checkIPAM,
 		checkGUID,
+		checkPKey,
 		checkPrevResult,
 	}
 }

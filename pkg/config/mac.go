@@ -4,6 +4,8 @@ import (
 	"net"
 	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/containernetworking/cni/pkg/types"
 )
@@ -59,11 +61,44 @@ func checkMAC(b *build) *types.Error {
 }
 
 // checkGUID validates the format only; whether the port is InfiniBand is
-// known only once the device is resolved.
+// known only once the device is resolved. All-zero and all-F are refused:
+// the kernel and mlx5 use them for "no GUID" and "unset".
 func checkGUID(b *build) *types.Error {
-	g := b.net.RuntimeConfig.InfinibandGUID
-	if g == "" || guidRE.MatchString(g) {
+	var eff net.HardwareAddr
+	for _, f := range []struct{ name, v string }{
+		{"guid", b.net.GUID},
+		{"runtimeConfig.infinibandGUID", b.net.RuntimeConfig.InfinibandGUID},
+	} {
+		if f.v == "" {
+			continue
+		}
+		if !guidRE.MatchString(f.v) {
+			return invalid(`invalid %s %s: must be 8 hex octets separated by ":", e.g. "01:23:45:67:89:ab:cd:ef"`, f.name, quote(f.v))
+		}
+		g, err := net.ParseMAC(f.v)
+		if err != nil || len(g) != 8 {
+			return invalid(`invalid %s %s: must be 8 hex octets separated by ":"`, f.name, quote(f.v))
+		}
+		if s := strings.ToLower(g.String()); s == "00:00:00:00:00:00:00:00" || s == "ff:ff:ff:ff:ff:ff:ff:ff" {
+			return invalid(`invalid %s %s: all-zero and all-F mean "no GUID"; give a real GUID`, f.name, quote(f.v))
+		}
+		eff = g
+	}
+	b.cfg.GUID = eff
+	return nil
+}
+
+// checkPKey accepts a 16-bit partition key, "0x8001" or decimal. 0x0000 and
+// 0x8000 are the invalid partition of the InfiniBand spec.
+func checkPKey(b *build) *types.Error {
+	p := b.net.PKey
+	if p == "" {
 		return nil
 	}
-	return invalid(`invalid runtimeConfig.infinibandGUID %s: must be 8 hex octets separated by ":", e.g. "01:23:45:67:89:ab:cd:ef"`, quote(g))
+	v, err := strconv.ParseUint(p, 0, 16)
+	if err != nil || v&0x7fff == 0 {
+		return invalid(`invalid pkey %s: must be a 16-bit partition key such as "0x7fff" or "0x8001" (0x0000 and 0x8000 are invalid)`, quote(p))
+	}
+	b.cfg.PKey = uint16(v)
+	return nil
 }

@@ -34,6 +34,11 @@ type NetConf struct {
 	StateDir  string  `json:"stateDir,omitempty"`
 	LogFile   string  `json:"logFile,omitempty"`
 	LogLevel  string  `json:"logLevel,omitempty"`
+	// GUID is an InfiniBand VF's node and port GUID (ib-sriov-cni's
+	// "guid"); runtimeConfig.infinibandGUID overrides it.
+	GUID string `json:"guid,omitempty"`
+	// PKey is an InfiniBand partition key, "0x7fff" style.
+	PKey string `json:"pkey,omitempty"`
 
 	RuntimeConfig RuntimeConfig `json:"runtimeConfig,omitempty"`
 }

@@ -120,6 +120,15 @@ func TestLoadRules(t *testing.T) {
 		// runtimeConfig
 		{"runtimeConfig not an object", map[string]any{"runtimeConfig": "x"}, 7, []string{`runtimeConfig "x"`, `expected an object`}},
 		{"infinibandGUID upper case", map[string]any{"runtimeConfig": map[string]any{"infinibandGUID": "AA:BB:CC:DD:EE:FF:00:11"}}, 0, nil},
+		{"guid", map[string]any{"guid": "02:00:00:00:00:00:00:07"}, 0, nil},
+		{"guid short", map[string]any{"guid": "02:00:00:00:00:07"}, 7, []string{`guid "02:00:00:00:00:07"`, `8 hex octets`}},
+		{"guid all F", map[string]any{"guid": "ff:ff:ff:ff:ff:ff:ff:ff"}, 7, []string{`guid "ff:ff:ff:ff:ff:ff:ff:ff"`, `no GUID`}},
+		{"infinibandGUID all zero", map[string]any{"runtimeConfig": map[string]any{"infinibandGUID": "00:00:00:00:00:00:00:00"}}, 7, []string{`runtimeConfig.infinibandGUID`, `no GUID`}},
+		{"pkey hex", map[string]any{"pkey": "0x8001"}, 0, nil},
+		{"pkey decimal", map[string]any{"pkey": "32767"}, 0, nil},
+		{"pkey 0x8000", map[string]any{"pkey": "0x8000"}, 7, []string{`pkey "0x8000"`, `invalid`}},
+		{"pkey too big", map[string]any{"pkey": "0x10000"}, 7, []string{`pkey "0x10000"`, `16-bit`}},
+		{"pkey word", map[string]any{"pkey": "default"}, 7, []string{`pkey "default"`}},
 		{"infinibandGUID dashes", map[string]any{"runtimeConfig": map[string]any{"infinibandGUID": "aa-bb-cc-dd-ee-ff-00-11"}}, 7, []string{`runtimeConfig.infinibandGUID "aa-bb-cc-dd-ee-ff-00-11"`, `8 hex octets`}},
 		{"unknown runtimeConfig keys", map[string]any{"runtimeConfig": map[string]any{"ips": []string{"10.0.0.1/24"}, "portMappings": []any{}}}, 0, nil},
 
@@ -292,5 +301,18 @@ func TestVersionInfo(t *testing.T) {
 	VersionInfo().SupportedVersions()[0] = "9.9.9"
 	if VersionInfo().SupportedVersions()[0] != "0.3.0" {
 		t.Error("VersionInfo shares its list between callers")
+	}
+}
+
+// runtimeConfig.infinibandGUID (Multus' infinibandGUID capability) wins
+// over the netconf's guid.
+func TestGUIDPrecedence(t *testing.T) {
+	c, err := Load(netconf(t, map[string]any{"guid": "02:00:00:00:00:00:00:01",
+		"runtimeConfig": map[string]any{"infinibandGUID": "02:00:00:00:00:00:00:02"}, "pkey": "0x8001"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GUID.String() != "02:00:00:00:00:00:00:02" || c.PKey != 0x8001 {
+		t.Errorf("GUID %s pkey %#x", c.GUID, c.PKey)
 	}
 }

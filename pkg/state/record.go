@@ -43,6 +43,9 @@ type Record struct {
 	PodNamespace string `json:"podNamespace,omitempty"`
 	PodName      string `json:"podName,omitempty"`
 
+	// Mode is ModeNetdev (the VF's kernel netdev moves into the pod) or
+	// ModeUserspace (a vfio-pci/uio VF: PF-side settings and IPAM only).
+	Mode     string `json:"mode"`
 	DeviceID string `json:"deviceID"`
 	PFAddr   string `json:"pfAddr,omitempty"`
 	PFNetdev string `json:"pfNetdev,omitempty"`
@@ -70,6 +73,8 @@ type Record struct {
 	DeviceInfoFile string `json:"deviceInfoFile,omitempty"`
 	// LinkType is the VF netdev's link type ("ether", "infiniband").
 	LinkType string `json:"linkType,omitempty"`
+	// IB is set when ADD gave an InfiniBand VF a GUID.
+	IB *IB `json:"ib,omitempty"`
 	// PodIfIndex is the netdev's ifindex inside the pod, once known; DEL uses
 	// it to tell our VF from a look-alike when the netdev has no PCI parent.
 	PodIfIndex int `json:"podIfIndex,omitempty"`
@@ -80,6 +85,20 @@ type Record struct {
 	// Salvaged marks a record pieced together from a corrupt journal and
 	// the netconf; never written.
 	Salvaged bool `json:"-"`
+}
+
+// Attachment modes.
+const (
+	ModeNetdev    = "netdev"
+	ModeUserspace = "userspace"
+)
+
+// IB is an InfiniBand VF's GUID change.
+type IB struct {
+	// OrigGUID is the GUID the VF had (from its IPoIB address), "" when
+	// none was set: DEL then writes the all-F "unset" value.
+	OrigGUID string `json:"origGUID,omitempty"`
+	WantGUID string `json:"wantGUID"`
 }
 
 // Original is what DEL puts back.

@@ -172,3 +172,19 @@ func (Kernel) SetRate(pf string, vf, minMbps, maxMbps int) error {
 	}
 	return netlink.LinkSetVfRate(l, vf, minMbps, maxMbps)
 }
+
+// SetGUID sets node and port GUID; mlx5 applies them at the VF's next
+// probe (the caller rebinds the VF).
+func (Kernel) SetGUID(pf string, vf int, guid net.HardwareAddr) error {
+	l, err := pfLink(pf)
+	if err != nil {
+		return err
+	}
+	if err := netlink.LinkSetVfNodeGUID(l, vf, guid); err != nil {
+		return fmt.Errorf("set node guid: %w", err)
+	}
+	if err := netlink.LinkSetVfPortGUID(l, vf, guid); err != nil {
+		return fmt.Errorf("set port guid: %w", err)
+	}
+	return nil
+}

@@ -59,7 +59,13 @@ type Netlink interface {
 	SetTrust(pf string, vf int, on bool) error
 	SetLinkState(pf string, vf int, state string) error
 	SetRate(pf string, vf, minMbps, maxMbps int) error
+	// SetGUID sets an InfiniBand VF's node and port GUID.
+	SetGUID(pf string, vf int, guid net.HardwareAddr) error
 }
+
+// UnsetGUID is what mlx5 takes as "no administrative GUID": restoring a
+// VF that never had one writes this, not zero.
+var UnsetGUID = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 
 // Setting names as they appear in the netconf, so errors point at the field a
 // user wrote.

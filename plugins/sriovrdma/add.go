@@ -77,6 +77,9 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 	if err = a.undo.step("pf-settings", a.restorePF, a.applyPF); err != nil {
 		return err
 	}
+	if err = a.undo.step("ib-guid", a.restoreGUID, a.applyGUID); err != nil {
+		return err
+	}
 	if err = a.undo.step("rdma-to-pod", a.rdmaHome, a.rdmaToPod); err != nil {
 		return err
 	}
@@ -124,8 +127,8 @@ func (a *attachment) abort(cause error) error {
 	a.r.mark("rollback")
 	code := types.ErrInternal
 	var inner *types.Error
-	if errors.As(cause, &inner) {
-		code = inner.Code
+	if errors.As(cause, &inner) && inner.Code != types.ErrUnknown {
+		code = inner.Code // a delegated plugin's error may carry 0: never pass that on
 	}
 	// The message names the step (cause carries it) and the device.
 	cniErr := cniError(code, "add %s as %s: %v", a.dev.Addr, a.args.IfName, cause)

@@ -22,26 +22,39 @@ import (
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 )
 
+// userspaceDriver tells the drivers that take a VF away from the kernel's
+// network stack (DPDK, VMs): there is no netdev to move, only PF-side
+// settings and addresses.
+func userspaceDriver(d string) bool {
+	switch d {
+	case "vfio-pci", "uio_pci_generic", "igb_uio":
+		return true
+	}
+	return false
+}
+
 // survey reads what ADD will change and builds the journal record.
 func (a *attachment) survey() error {
 	dev := a.dev
-	if dev.Netdev == "" {
-		return cniError(types.ErrInvalidNetworkConfig,
-			"VF %s has no netdev on the host: it is bound to driver %q; sriov-rdma needs a VF bound to its kernel network driver (e.g. %s)",
-			dev.Addr, dev.Driver, "mlx5_core, iavf, igbvf")
-	}
-	orig, err := a.p.Links.Get(a.host, dev.Netdev)
-	if err != nil {
-		if errors.Is(err, netdev.ErrNotFound) {
-			return cniError(types.ErrInternal, "VF %s netdev %s is not in the host netns: another pod or plugin holds it", dev.Addr, dev.Netdev)
+	mode := state.ModeNetdev
+	var orig netdev.Attrs
+	switch {
+	case dev.Netdev == "" && userspaceDriver(dev.Driver):
+		mode = state.ModeUserspace
+		if err := a.refuseForUserspace(); err != nil {
+			return err
 		}
-		return cniError(types.ErrInternal, "read VF %s netdev %s: %v", dev.Addr, dev.Netdev, err)
+	case dev.Netdev == "":
+		return cniError(types.ErrInvalidNetworkConfig,
+			"VF %s has no netdev on the host and driver %q is not a userspace driver (vfio-pci, uio_pci_generic, igb_uio); bind it to its kernel network driver or to vfio-pci",
+			dev.Addr, orEmpty(dev.Driver))
+	default:
+		var err error
+		if orig, err = a.surveyNetdev(); err != nil {
+			return err
+		}
 	}
-	if _, err := a.p.Links.Get(a.pod, a.args.IfName); err == nil {
-		return cniError(types.ErrInvalidEnvironmentVariables, "CNI_IFNAME %q: an interface of that name already exists in the pod netns %s; choose another interface name", a.args.IfName, a.args.Netns)
-	} else if !errors.Is(err, netdev.ErrNotFound) {
-		return cniError(types.ErrInternal, "look up %s in the pod netns: %v", a.args.IfName, err)
-	}
+	a.r.fact("mode", mode)
 
 	a.rec = &state.Record{
 		BootID:       a.boot,
@@ -53,6 +66,7 @@ func (a *attachment) survey() error {
 		Netns:        a.args.Netns,
 		PodNamespace: a.cfg.Args.PodNamespace,
 		PodName:      a.cfg.Args.PodName,
+		Mode:         mode,
 		DeviceID:     dev.Addr,
 		PFAddr:       dev.PFAddr,
 		PFNetdev:     dev.PFNetdev,
@@ -73,11 +87,99 @@ func (a *attachment) survey() error {
 			Args:   a.args.Args,
 			Path:   a.args.Path,
 		},
+		// Journalled before the file exists, so a crash after writing it
+		// still leaves DEL its path.
+		DeviceInfoFile: a.cfg.Net.RuntimeConfig.CNIDeviceInfoFile,
+	}
+	if err := a.surveyIB(); err != nil {
+		return err
 	}
 	if err := a.surveyPF(); err != nil {
 		return err
 	}
 	return a.planRDMA()
+}
+
+// surveyNetdev reads the VF netdev on the host and checks the pod has no
+// interface of the name it will get.
+func (a *attachment) surveyNetdev() (netdev.Attrs, error) {
+	dev := a.dev
+	orig, err := a.p.Links.Get(a.host, dev.Netdev)
+	if err != nil {
+		if errors.Is(err, netdev.ErrNotFound) {
+			return orig, cniError(types.ErrInternal, "VF %s netdev %s is not in the host netns: another pod or plugin holds it", dev.Addr, dev.Netdev)
+		}
+		return orig, cniError(types.ErrInternal, "read VF %s netdev %s: %v", dev.Addr, dev.Netdev, err)
+	}
+	if _, err := a.p.Links.Get(a.pod, a.args.IfName); err == nil {
+		return orig, cniError(types.ErrInvalidEnvironmentVariables, "CNI_IFNAME %q: an interface of that name already exists in the pod netns %s; choose another interface name", a.args.IfName, a.args.Netns)
+	} else if !errors.Is(err, netdev.ErrNotFound) {
+		return orig, cniError(types.ErrInternal, "look up %s in the pod netns: %v", a.args.IfName, err)
+	}
+	return orig, nil
+}
+
+// refuseForUserspace names what a userspace VF cannot take: there is no
+// kernel netdev for an MTU and no kernel RDMA device to move.
+func (a *attachment) refuseForUserspace() error {
+	dev := a.dev
+	if a.cfg.RDMA == config.RDMARequired {
+		return cniError(types.ErrPluginNotAvailable, "rdma: required, but VF %s is bound to %s and has no kernel RDMA device; use rdma auto or off", dev.Addr, dev.Driver)
+	}
+	if a.cfg.GUID != nil || a.cfg.PKey != 0 {
+		return cniError(types.ErrUnsupportedField, "guid/pkey: VF %s is bound to %s; InfiniBand GUIDs need its kernel driver", dev.Addr, dev.Driver)
+	}
+	if a.cfg.MTU != 0 {
+		a.r.log.Info("mtu does not apply to a VF bound to a userspace driver; the application sets it", "driver", dev.Driver, "mtu", a.cfg.MTU)
+	}
+	return nil
+}
+
+// surveyIB checks what an InfiniBand VF can take and records the GUID
+// change: Ethernet settings (MAC, VLAN, spoof checking, trust, rates) mean
+// nothing on IB, and no kernel interface sets a VF's partition key.
+func (a *attachment) surveyIB() error {
+	dev, cfg := a.dev, a.cfg
+	if a.rec.LinkType != "infiniband" {
+		if cfg.GUID != nil {
+			return cniError(types.ErrUnsupportedField, "guid %s: VF %s is %s, not InfiniBand; remove guid (and runtimeConfig.infinibandGUID)", cfg.GUID, dev.Addr, orEmpty(a.rec.LinkType))
+		}
+		if cfg.PKey != 0 {
+			return cniError(types.ErrUnsupportedField, "pkey %#04x: VF %s is %s, not InfiniBand; remove pkey", cfg.PKey, dev.Addr, orEmpty(a.rec.LinkType))
+		}
+		return nil
+	}
+	if cfg.PKey != 0 {
+		return cniError(types.ErrUnsupportedField,
+			"pkey %#04x: Linux has no interface to set a VF's partition key; add the VF's GUID to the partition in the subnet manager (e.g. ib-kubernetes with UFM) and remove pkey", cfg.PKey)
+	}
+	if cfg.MAC != nil {
+		return cniError(types.ErrUnsupportedField, "mac %s: VF %s is InfiniBand; its address comes from its GUID: set guid instead", cfg.MAC, dev.Addr)
+	}
+	if cfg.VF.VLAN != nil || cfg.VF.QoS != nil || cfg.VF.Proto != nil || cfg.VF.SpoofChk != nil || cfg.VF.Trust != nil || cfg.VF.MinTxRate != nil || cfg.VF.MaxTxRate != nil {
+		field, val := firstPFSetting(cfg.VF)
+		return cniError(types.ErrUnsupportedField, "%s %s: VF %s is InfiniBand; only link_state and guid apply (use pkey partitions in the subnet manager instead of VLANs)", field, val, dev.Addr)
+	}
+	if cfg.GUID == nil {
+		return nil
+	}
+	a.rec.IB = &state.IB{OrigGUID: guidOf(a.rec.Orig.MAC), WantGUID: strings.ToLower(cfg.GUID.String())}
+	return nil
+}
+
+// guidOf is the port GUID an IPoIB hardware address ends with (20 bytes:
+// 4 of flags and QPN, 8 of subnet prefix, 8 of GUID); "" when it is zero,
+// i.e. no GUID was ever set.
+func guidOf(mac string) string {
+	hw, err := net.ParseMAC(mac)
+	if err != nil || len(hw) != 20 {
+		return ""
+	}
+	g := hw[12:]
+	if strings.Trim(g.String(), "0:") == "" {
+		return ""
+	}
+	return strings.ToLower(g.String())
 }
 
 // surveyPF reads the VF's PF-side settings and works out the ones ADD sets.
@@ -90,6 +192,12 @@ func (a *attachment) surveyPF() error {
 	}
 	if errors.Is(err, vf.ErrNoVFInfo) {
 		// The pod-side MAC does not need the PF: it is set on the netdev.
+		// A userspace VF has no netdev: its MAC can only come from the PF.
+		if asked.MAC != nil && a.rec.Mode == state.ModeUserspace {
+			return cniError(types.ErrUnsupportedField,
+				"mac %s: VF %s is bound to %s and its PF %s (driver %s) reports no VF settings over netlink, so nothing can set its MAC; remove mac",
+				asked.MAC, dev.Addr, dev.Driver, orEmpty(dev.PFNetdev), orEmpty(dev.PFDriver))
+		}
 		if field, val := firstPFSetting(asked); field != "" {
 			return cniError(types.ErrUnsupportedField,
 				"%s %s: PF %s (driver %s) reports no VF settings over netlink, so VF %d of %s cannot take it; remove %q from the config or use a PF whose driver supports VF settings",
@@ -336,7 +444,10 @@ func (a *attachment) rdmaHome() error {
 
 // netdevToPod moves the VF netdev into the pod and renames it in one request.
 func (a *attachment) netdevToPod() error {
-	return a.p.Links.MoveRename(a.host, a.rec.Orig.Netdev, a.pod, a.args.IfName)
+	if a.rec.Mode == state.ModeUserspace {
+		return nil
+	}
+	return a.p.Links.MoveRename(a.host, a.hostNetdev, a.pod, a.args.IfName)
 }
 
 func (a *attachment) netdevHome() error {
@@ -382,6 +493,9 @@ func (a *attachment) softRDMAOutOfPod() error {
 // still down after the move. Its undo is the netdev's return home, which
 // puts both back.
 func (a *attachment) setLinkAttrs() error {
+	if a.rec.Mode == state.ModeUserspace {
+		return nil
+	}
 	name := a.args.IfName
 	if a.cfg.MAC != nil && !strings.EqualFold(a.cfg.MAC.String(), a.rec.Orig.MAC) {
 		if err := a.p.Links.SetMAC(a.pod, name, a.cfg.MAC); err != nil {
@@ -400,6 +514,11 @@ func (a *attachment) setLinkAttrs() error {
 // brings it up, which makes the kernel announce them; with no address the
 // interface is just brought up.
 func (a *attachment) configureAddresses(res *current.Result) error {
+	if a.rec.Mode == state.ModeUserspace {
+		// No kernel interface: the addresses are reported for the
+		// application (DPDK) to use, not set.
+		return nil
+	}
 	if len(res.IPs) == 0 {
 		return a.p.Links.SetUp(a.pod, a.args.IfName, true)
 	}
@@ -409,22 +528,25 @@ func (a *attachment) configureAddresses(res *current.Result) error {
 // podResult is the CNI result: one interface, the VF in the pod as it now
 // is, with every address pointing at it.
 func (a *attachment) podResult(ipamRes *current.Result) (*current.Result, error) {
-	l, err := a.p.Links.Get(a.pod, a.args.IfName)
-	if err != nil {
-		return nil, fmt.Errorf("read %s in the pod: %w", a.args.IfName, err)
+	itf := &current.Interface{Name: a.args.IfName, Sandbox: a.args.Netns, PciID: a.dev.Addr}
+	if a.rec.Mode == state.ModeUserspace {
+		// The VF's MAC is its admin MAC on the PF.
+		if a.rec.WantVF != nil {
+			itf.Mac = a.rec.WantVF.MAC
+		}
+	} else {
+		l, err := a.p.Links.Get(a.pod, a.args.IfName)
+		if err != nil {
+			return nil, fmt.Errorf("read %s in the pod: %w", a.args.IfName, err)
+		}
+		a.rec.PodIfIndex = l.Index
+		itf.Mac, itf.Mtu = l.MAC, l.MTU
 	}
-	a.rec.PodIfIndex = l.Index
 	res := &current.Result{
 		CNIVersion: current.ImplementedSpecVersion,
-		Interfaces: []*current.Interface{{
-			Name:    a.args.IfName,
-			Mac:     l.MAC,
-			Mtu:     l.MTU,
-			Sandbox: a.args.Netns,
-			PciID:   a.dev.Addr,
-		}},
-		Routes: ipamRes.Routes,
-		DNS:    ipamRes.DNS,
+		Interfaces: []*current.Interface{itf},
+		Routes:     ipamRes.Routes,
+		DNS:        ipamRes.DNS,
 	}
 	for _, ipc := range ipamRes.IPs {
 		c := *ipc
@@ -476,11 +598,10 @@ func (a *attachment) findRoCEv2GID(res *current.Result) error {
 
 // writeDeviceInfo writes the device-info file Multus asked for.
 func (a *attachment) writeDeviceInfo() error {
-	path := a.cfg.Net.RuntimeConfig.CNIDeviceInfoFile
+	path := a.rec.DeviceInfoFile
 	if path == "" {
 		return nil
 	}
-	a.rec.DeviceInfoFile = path
 	return devinfo.Write(path, devinfo.PCI{
 		PCIAddress:     a.rec.DeviceID,
 		RDMADevice:     podRDMADevice(a.rec),
@@ -491,4 +612,41 @@ func (a *attachment) writeDeviceInfo() error {
 
 func (a *attachment) removeDeviceInfo() error {
 	return devinfo.Remove(a.cfg.Net.RuntimeConfig.CNIDeviceInfoFile)
+}
+
+// applyGUID gives an InfiniBand VF its GUID. mlx5 takes it at the VF's next
+// probe, so the VF is rebound; the probe re-creates the IPoIB netdev and
+// the RDMA device, maybe under new names, which the journal then records.
+func (a *attachment) applyGUID() error {
+	if a.rec.IB == nil {
+		return nil
+	}
+	guid, err := net.ParseMAC(a.rec.IB.WantGUID)
+	if err != nil {
+		return fmt.Errorf("guid %q: %w", a.rec.IB.WantGUID, err)
+	}
+	if err := a.p.VFs.SetGUID(a.rec.PFNetdev, a.rec.VFIndex, guid); err != nil {
+		return cniError(types.ErrInternal, "VF %d of PF %s (driver %s) refused guid %s: %v", a.rec.VFIndex, a.rec.PFNetdev, orEmpty(a.rec.PFDriver), guid, err)
+	}
+	name, err := a.p.rebind(a.rec.DeviceID)
+	if err != nil {
+		return err
+	}
+	a.hostNetdev = name
+	dev, err := a.p.Devices.Resolve(a.rec.DeviceID)
+	if err != nil {
+		return fmt.Errorf("resolve %s after its rebind: %w", a.rec.DeviceID, err)
+	}
+	a.rec.RDMA = a.rec.RDMA[:0]
+	for _, d := range dev.RDMA {
+		a.rec.RDMA = append(a.rec.RDMA, state.RDMADevice{Name: d.Name, Kind: string(d.Kind), Type: d.Type, Netdev: d.Netdev})
+	}
+	if err := a.store.Write(a.rec); err != nil {
+		return fmt.Errorf("journal the rebound device: %w", err)
+	}
+	return nil
+}
+
+func (a *attachment) restoreGUID() error {
+	return a.p.restoreGUID(a.r, a.rec, a.host)
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/plugins/pkg/ns"
+	"golang.org/x/sys/unix"
 
 	"github.com/sriov-rdma/sriov-rdma/pkg/config"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
@@ -27,10 +28,13 @@ type attachment struct {
 	boot    string
 
 	host, pod ns.NetNS
-	store     state.Store
-	lock      *state.Lock
-	rec       *state.Record
-	undo      undoStack
+	// hostNetdev is the VF netdev's name on the host now (a rebind for an
+	// InfiniBand GUID can rename it).
+	hostNetdev string
+	store      state.Store
+	lock       *state.Lock
+	rec        *state.Record
+	undo       undoStack
 	// free: on return the VF is owned by nobody and its lock file goes.
 	free bool
 }
@@ -71,16 +75,16 @@ func (p *Plugin) open(r *run, cfg *config.Config, args *skel.CmdArgs, dev *pci.D
 	if _, err := store.Read(args.ContainerID, args.IfName); errors.Is(err, state.ErrForeign) {
 		return nil, cniError(types.ErrInvalidEnvironmentVariables, "CNI_CONTAINERID %q with CNI_IFNAME %q: %v; use another interface name", args.ContainerID, args.IfName, err)
 	}
-	pod, err := ns.GetNS(args.Netns)
-	if err != nil {
-		return nil, cniError(types.ErrInvalidNetNS, "open pod netns %q: %v", args.Netns, err)
-	}
 	host, err := ns.GetCurrentNS()
 	if err != nil {
-		_ = pod.Close()
 		return nil, cniError(types.ErrInternal, "open host netns: %v", err)
 	}
-	a := &attachment{p: p, r: r, cfg: cfg, args: args, dev: dev, key: key, journal: store.Path(key), boot: boot, host: host, pod: pod, store: store}
+	pod, err := openPodNetns(args.Netns, host)
+	if err != nil {
+		_ = host.Close()
+		return nil, err
+	}
+	a := &attachment{p: p, r: r, cfg: cfg, args: args, dev: dev, key: key, journal: store.Path(key), boot: boot, host: host, pod: pod, store: store, hostNetdev: dev.Netdev}
 	a.undo = undoStack{r: r, fault: p.fault}
 	r.fact("rdmaPolicy", string(cfg.RDMA))
 	return a, nil
@@ -139,4 +143,30 @@ func (a *attachment) writeJournal() error {
 	}
 	a.free = false
 	return nil
+}
+
+// nsGetNSType is NS_GET_NSTYPE, _IO(0xb7, 0x3): the kind of namespace a
+// file descriptor refers to.
+const nsGetNSType = 0xb703
+
+// openPodNetns opens CNI_NETNS and makes sure it is a network namespace
+// other than the node's own: ns.GetNS accepts any procfs file, and an ADD
+// into the node's namespace would "move" the VF in place and hold it for a
+// pod that never dies.
+func openPodNetns(path string, host ns.NetNS) (ns.NetNS, error) {
+	pod, err := ns.GetNS(path)
+	if err != nil {
+		return nil, cniError(types.ErrInvalidNetNS, "CNI_NETNS %q: %v", path, err)
+	}
+	typ, err := unix.IoctlRetInt(int(pod.Fd()), nsGetNSType)
+	if err != nil || typ != unix.CLONE_NEWNET {
+		_ = pod.Close()
+		return nil, cniError(types.ErrInvalidNetNS, "CNI_NETNS %q is not a network namespace", path)
+	}
+	var a, b unix.Stat_t
+	if unix.Fstat(int(pod.Fd()), &a) == nil && unix.Fstat(int(host.Fd()), &b) == nil && a.Ino == b.Ino && a.Dev == b.Dev {
+		_ = pod.Close()
+		return nil, cniError(types.ErrInvalidNetNS, "CNI_NETNS %q is the node's own network namespace; give the pod's", path)
+	}
+	return pod, nil
 }

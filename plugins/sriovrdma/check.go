@@ -50,8 +50,10 @@ func (p *Plugin) Check(args *skel.CmdArgs) (err error) {
 	defer func() { _ = pod.Close() }()
 
 	var problems []string
-	problems = append(problems, p.checkNetdev(pod, args.IfName, rec, prev, cfg)...)
-	problems = append(problems, p.checkRDMA(pod, rec)...)
+	if rec.Mode != state.ModeUserspace {
+		problems = append(problems, p.checkNetdev(pod, args.IfName, rec, prev, cfg)...)
+		problems = append(problems, p.checkRDMA(pod, rec)...)
+	}
 	problems = append(problems, p.checkPF(rec)...)
 	r.mark("compare")
 	if len(problems) > 0 {
@@ -116,6 +118,9 @@ func (p *Plugin) checkNetdev(pod ns.NetNS, ifName string, rec *state.Record, pre
 	}
 	if !l.Up {
 		out = append(out, fmt.Sprintf("%s is down", ifName))
+	}
+	if rec.IB != nil && guidOf(l.MAC) != rec.IB.WantGUID {
+		out = append(out, fmt.Sprintf("GUID of %s is %s, expected %s", ifName, orEmpty(guidOf(l.MAC)), rec.IB.WantGUID))
 	}
 	have, err := p.Addr.Addrs(pod, ifName)
 	if err != nil {

@@ -11,6 +11,7 @@ func FaultPoints() []string {
 		"add:after-journal",
 		"add:ipam",
 		"add:pf-settings",
+		"add:ib-guid",
 		"add:rdma-to-pod",
 		"add:netdev-to-pod",
 		"add:soft-rdma-in-pod",

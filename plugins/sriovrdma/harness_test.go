@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -52,6 +53,9 @@ type nodeOpts struct {
 	driver   vftest.Driver
 	hwRDMA   bool // VF i has hardware RDMA device mlx5_<i>
 	softRDMA bool // VF i has a software RDMA device rxe<i> on its netdev
+	// userspace lists VFs bound to vfio-pci: no netdev, no veth.
+	userspace []int
+	ib        bool // VF netdevs are InfiniBand (sysfs type 32)
 }
 
 func needRoot(t *testing.T) {
@@ -81,9 +85,16 @@ func newNode(t *testing.T, o nodeOpts) *node {
 	n.pf = fixture.PF{Netdev: "pf0", Driver: o.driver.Name}
 	var soft []fixture.SoftRDMA
 	for i := 0; i < o.vfs; i++ {
+		if slices.Contains(o.userspace, i) {
+			n.pf.VFs = append(n.pf.VFs, fixture.VF{Driver: "vfio-pci"})
+			continue
+		}
 		name := fmt.Sprintf("vf%d", i)
 		n.addVeth(name, fmt.Sprintf("peer%d", i))
 		v := fixture.VF{Netdev: name}
+		if o.ib {
+			v.Driver, v.LinkType = "mlx5_core", 32
+		}
 		if o.hwRDMA {
 			v.RDMA = fmt.Sprintf("mlx5_%d", i)
 		}

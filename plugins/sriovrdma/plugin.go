@@ -29,6 +29,8 @@ import (
 type Devices interface {
 	Resolve(addr string) (*pci.Device, error)
 	NetdevsOf(addr string) ([]string, error)
+	Rebind(addr string) error
+	WaitNetdev(addr string, wait time.Duration) (string, error)
 }
 
 // Links moves and configures netdevs.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/containernetworking/plugins/pkg/ns"
 
@@ -78,10 +79,15 @@ func (p *Plugin) restoreDevice(r *run, host ns.NetNS, rec *state.Record) error {
 	if err := p.softRDMAOut(rec, host, pod); err != nil {
 		errs = append(errs, err)
 	}
-	if err := p.netdevHome(r, rec, host, pod); err != nil {
-		errs = append(errs, err)
+	if rec.Mode != state.ModeUserspace {
+		if err := p.netdevHome(r, rec, host, pod); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	p.fault("del:after-netdev")
+	if err := p.restoreGUID(r, rec, host); err != nil {
+		errs = append(errs, err)
+	}
 	if err := p.restorePF(r, rec); err != nil {
 		errs = append(errs, err)
 	}
@@ -328,5 +334,60 @@ func (p *Plugin) restorePF(r *run, rec *state.Record) error {
 	if err != nil {
 		return fmt.Errorf("restore VF %d settings on PF %s: %w", rec.VFIndex, rec.PFNetdev, err)
 	}
+	return nil
+}
+
+// rebindWait bounds the wait for a rebound VF's netdev; mlx5's probe takes
+// well under a second.
+const rebindWait = 10 * time.Second
+
+// rebind rebinds the VF to its driver and returns its netdev's new name.
+func (p *Plugin) rebind(device string) (string, error) {
+	if err := p.Devices.Rebind(device); err != nil {
+		return "", fmt.Errorf("rebind %s to apply its GUID: %w", device, err)
+	}
+	name, err := p.Devices.WaitNetdev(device, rebindWait)
+	if err != nil {
+		return "", fmt.Errorf("rebind %s: %w", device, err)
+	}
+	return name, nil
+}
+
+// restoreGUID puts an InfiniBand VF's GUID back (the all-F "unset" value
+// when it had none) and rebinds it, with its netdev at home: the probe
+// re-creates the netdev, which then gets its original name back.
+func (p *Plugin) restoreGUID(r *run, rec *state.Record, host ns.NetNS) error {
+	if rec.IB == nil {
+		return nil
+	}
+	orig := vf.UnsetGUID
+	if rec.IB.OrigGUID != "" {
+		g, err := net.ParseMAC(rec.IB.OrigGUID)
+		if err != nil {
+			return fmt.Errorf("journalled guid %q: %w", rec.IB.OrigGUID, err)
+		}
+		orig = g
+	}
+	if err := p.VFs.SetGUID(rec.PFNetdev, rec.VFIndex, orig); err != nil {
+		return fmt.Errorf("restore guid of VF %d on %s: %w", rec.VFIndex, rec.PFNetdev, err)
+	}
+	name, err := p.rebind(rec.DeviceID)
+	if err != nil {
+		return err
+	}
+	if name != rec.Orig.Netdev && rec.Orig.Netdev != "" {
+		home, err := p.homeName(r, rec, host)
+		if err != nil {
+			return err
+		}
+		if err := p.Links.Rename(host, name, home); err != nil {
+			return fmt.Errorf("rename rebound %s to %s: %w", name, home, err)
+		}
+		name = home
+	}
+	if err := p.restoreLinkAttrs(host, name, rec); err != nil {
+		return err
+	}
+	r.log.Info("InfiniBand GUID restored", "device", rec.DeviceID, "guid", orig.String())
 	return nil
 }

@@ -106,6 +106,10 @@ func (r *run) finish(err error) error {
 	if err != nil {
 		if !errors.As(err, &cniErr) {
 			cniErr = types.NewError(types.ErrInternal, err.Error(), "")
+		} else if cniErr.Code == types.ErrUnknown {
+			// A delegated plugin's unparsable answer comes back as code 0,
+			// which a runtime would read as no error code at all.
+			cniErr = types.NewError(types.ErrInternal, cniErr.Msg, cniErr.Details)
 		}
 		attrs = append(attrs, slog.String("outcome", "error"), slog.Uint64("code", uint64(cniErr.Code)), slog.String("error", cniErr.Msg))
 		r.log.Error(r.verb, attrs...)

@@ -452,3 +452,25 @@ func TestStatusWithoutDeviceID(t *testing.T) {
 		t.Fatalf("STATUS with rdma required on a node without RDMA = %v, want code 50", err)
 	}
 }
+
+// CNI_NETNS must be a network namespace other than the node's: anything
+// else is refused with code 8 before the host changes.
+func TestAddRefusesBadNetns(t *testing.T) {
+	n := newNode(t, nodeOpts{vfs: 1})
+	before := n.snapshot()
+	for _, path := range []string{"/proc/version", "/etc/hostname", "/nonexistent/netns", n.host.Path()} {
+		p := &pod{ns: n.newPod("x").ns, id: "pod-a", ifname: "net1"}
+		args := n.args(p, n.conf(0, nil))
+		args.Netns = path
+		err := n.inHost(func() error { return n.p.Add(args) })
+		if err == nil {
+			t.Fatalf("ADD into %s succeeded", path)
+		}
+		if code := cniCode(t, err); code != types.ErrInvalidNetNS {
+			t.Errorf("ADD into %s: code %d (%v), want 8", path, code, err)
+		}
+	}
+	if d := before.diff(n.snapshot()); d != "" {
+		t.Errorf("refused ADDs changed the node:\n%s", d)
+	}
+}

@@ -40,8 +40,9 @@ type Fake struct {
 }
 
 type pf struct {
-	drv Driver
-	vfs []vf.State
+	drv   Driver
+	vfs   []vf.State
+	guids map[int]string
 }
 
 // New returns a fake with no PFs.
@@ -52,7 +53,7 @@ func New() *Fake { return &Fake{pfs: map[string]*pf{}} }
 func (f *Fake) AddPF(name string, drv Driver, n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	p := &pf{drv: drv}
+	p := &pf{drv: drv, guids: map[int]string{}}
 	for i := 0; i < n; i++ {
 		p.vfs = append(p.vfs, vf.State{
 			MAC:       fmt.Sprintf("aa:af:23:88:%02x:%02x", i>>8, i&0xff),
@@ -201,3 +202,21 @@ func (f *Fake) SetRate(pfName string, idx, minMbps, maxMbps int) error {
 
 // ErrInjected is what tests usually return from FailAt.
 var ErrInjected = errors.New("injected netlink failure")
+
+// SetGUID records the VF's GUID (node and port alike).
+func (f *Fake) SetGUID(pfName string, idx int, guid net.HardwareAddr) error {
+	return f.do(fmt.Sprintf("set-guid %s %d %s", pfName, idx, guid), pfName, idx, func(p *pf, s *vf.State) error {
+		if len(guid) != 8 {
+			return unix.EINVAL
+		}
+		p.guids[idx] = strings.ToLower(guid.String())
+		return nil
+	})
+}
+
+// GUID returns the GUID last set on the VF, "" if none.
+func (f *Fake) GUID(pfName string, idx int) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pfs[pfName].guids[idx]
+}
