@@ -74,10 +74,29 @@ func (s Store) Write(r *Record) error {
 	if err != nil {
 		return fmt.Errorf("encode journal %s: %w", key, err)
 	}
-	return writeAtomic(s.Dir, s.Path(key), data)
+	return writeAtomic(s.Dir, s.Path(key), data, true)
 }
 
-func writeAtomic(dir, path string, data []byte) error {
+// Update replaces a journal Write already made durable, atomically but
+// without fsync. Updates (the commit, the names a rebind gave) only matter
+// within this boot, which the page cache serves even when the process dies;
+// after a power loss the boot ID changes and a journal from an earlier boot
+// is only used to release its address, with the IPAM config the first,
+// durable Write recorded. This saves two disk flushes per ADD.
+func (s Store) Update(r *Record) error {
+	key, err := Key(r.ContainerID, r.IfName)
+	if err != nil {
+		return err
+	}
+	r.Version = SchemaVersion
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode journal %s: %w", key, err)
+	}
+	return writeAtomic(s.Dir, s.Path(key), data, false)
+}
+
+func writeAtomic(dir, path string, data []byte, durable bool) error {
 	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
 		return fmt.Errorf("create temp for %s: %w", path, err)
@@ -96,8 +115,10 @@ func writeAtomic(dir, path string, data []byte) error {
 	if _, err := tmp.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", tmpName, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", tmpName, err)
+	if durable {
+		if err := tmp.Sync(); err != nil {
+			return fmt.Errorf("fsync %s: %w", tmpName, err)
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", tmpName, err)
@@ -106,6 +127,9 @@ func writeAtomic(dir, path string, data []byte) error {
 		return fmt.Errorf("rename %s: %w", path, err)
 	}
 	ok = true
+	if !durable {
+		return nil
+	}
 	return syncDir(dir)
 }
 

@@ -475,3 +475,30 @@ func TestReadRefusesForeignJournal(t *testing.T) {
 		t.Fatalf("Read of the owner = %+v, %v", got, err)
 	}
 }
+
+// Update replaces the journal atomically, like Write, and leaves no temp
+// file; only its durability differs.
+func TestUpdateReplacesAtomically(t *testing.T) {
+	s := state.Store{Dir: t.TempDir()}
+	r := fullRecord()
+	r.Phase = state.PhaseAdding
+	if err := s.Write(r); err != nil {
+		t.Fatal(err)
+	}
+	r.Phase = state.PhaseCommitted
+	if err := s.Update(r); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	got, err := s.Read(r.ContainerID, r.IfName)
+	if err != nil || got.Phase != state.PhaseCommitted {
+		t.Fatalf("after Update: %+v, %v", got, err)
+	}
+	ents, _ := os.ReadDir(s.Dir)
+	if len(ents) != 1 {
+		t.Errorf("state dir holds %d entries, want the journal only", len(ents))
+	}
+	fi, err := os.Stat(s.Path(r.Key()))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("journal mode after Update = %v, %v", fi.Mode(), err)
+	}
+}

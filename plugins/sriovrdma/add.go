@@ -150,7 +150,7 @@ func (a *attachment) commit(result *current.Result) error {
 	}
 	a.rec.Phase = state.PhaseCommitted
 	a.rec.Result = raw
-	if err = a.store.Write(a.rec); err != nil {
+	if err = a.store.Update(a.rec); err != nil {
 		return fmt.Errorf("commit journal: %w", err)
 	}
 	return nil

@@ -641,7 +641,7 @@ func (a *attachment) applyGUID() error {
 	for _, d := range dev.RDMA {
 		a.rec.RDMA = append(a.rec.RDMA, state.RDMADevice{Name: d.Name, Kind: string(d.Kind), Type: d.Type, Netdev: d.Netdev})
 	}
-	if err := a.store.Write(a.rec); err != nil {
+	if err := a.store.Update(a.rec); err != nil {
 		return fmt.Errorf("journal the rebound device: %w", err)
 	}
 	return nil
