@@ -63,6 +63,14 @@ func checkLogFile(b *build) *types.Error {
 	if err := checkPath("logFile", f, exampleLogFile); err != nil {
 		return err
 	}
+	// stdout carries the CNI result: a log there (/dev/stdout,
+	// /proc/self/fd/1) would corrupt it. Device and kernel files are no
+	// log files anyway.
+	for _, p := range []string{"/dev/", "/proc/", "/sys/"} {
+		if strings.HasPrefix(f, p) {
+			return invalid(`invalid logFile %s: must be a regular file, not under %s (stdout carries the CNI result), e.g. %q`, quote(f), p, exampleLogFile)
+		}
+	}
 	b.cfg.LogFile = f
 	return nil
 }

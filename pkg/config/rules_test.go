@@ -104,6 +104,8 @@ func TestLoadRules(t *testing.T) {
 		{"logFile root", map[string]any{"logFile": "/"}, 7, []string{`logFile "/"`, `not a directory`}},
 		{"logFile dot", map[string]any{"logFile": "/var/log/./x.log"}, 7, []string{`logFile "/var/log/./x.log"`, `clean`}},
 		{"logFile NUL", map[string]any{"logFile": "/var/log/x\x00.log"}, 7, []string{`logFile "/var/log/x\x00.log"`, `NUL`}},
+		{"logFile stdout", map[string]any{"logFile": "/dev/stdout"}, 7, []string{`logFile "/dev/stdout"`, `stdout carries the CNI result`}},
+		{"logFile fd 1", map[string]any{"logFile": "/proc/self/fd/1"}, 7, []string{`logFile "/proc/self/fd/1"`, `not under /proc/`}},
 
 		// logLevel
 		{"logLevel WARNING", map[string]any{"logLevel": "WARNING"}, 0, nil},

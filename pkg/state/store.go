@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 )
 
 // Errors callers decide on.
@@ -215,8 +217,11 @@ func Decode(data []byte) (*Record, error) {
 	if _, err := Key(r.ContainerID, r.IfName); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	if r.DeviceID == "" {
-		return nil, fmt.Errorf("%w: no deviceID", ErrCorrupt)
+	if !pci.ValidAddress(r.DeviceID) {
+		// A device that is no PCI address could never be locked or found:
+		// calling the journal corrupt sends DEL to its salvage path, which
+		// takes the address from the netconf.
+		return nil, fmt.Errorf("%w: deviceID %q is not a PCI address", ErrCorrupt, r.DeviceID)
 	}
 	return &r, nil
 }

@@ -52,6 +52,11 @@ func (p *Plugin) Del(args *skel.CmdArgs) (err error) {
 	}
 	r.fact("deviceID", rec.DeviceID)
 	r.fact("rdma", rdmaNames(rec.RDMA))
+	if (rec.IPAM.Type == "" || len(rec.IPAM.Config) == 0) && cfg.IPAMType != "" {
+		// A journal that lost its IPAM record (hand-edited, damaged): today's
+		// netconf is the best left; IPAM DEL of nothing is harmless.
+		rec.IPAM = state.IPAM{Type: cfg.IPAMType, Config: cfg.Raw, Args: args.Args, Path: args.Path}
+	}
 	if args.Netns != "" && rec.Netns == "" {
 		rec.Netns = args.Netns
 	}

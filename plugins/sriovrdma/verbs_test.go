@@ -331,13 +331,17 @@ func TestConcurrentAddOfSameVF(t *testing.T) {
 // restores what the first try did and succeeds.
 func TestRetriedAddAfterCrash(t *testing.T) {
 	for _, point := range []string{"add:after-journal", "add:pf-settings", "add:rdma-to-pod", "add:netdev-to-pod",
-		"add:mac-mtu-up", "add:addresses", "add:commit"} {
+		"add:mac-mtu", "add:addresses", "add:commit"} {
 		t.Run(point, func(t *testing.T) {
 			n := newNode(t, nodeOpts{vfs: 1, hwRDMA: true})
 			before := n.snapshot()
 			p := n.newPod("pod-a")
 			conf := n.conf(0, map[string]any{"vlan": 4, "mac": "02:00:00:00:00:04"})
-			n.crashAt(point, func() { _, _ = n.add(p, conf) })
+			n.crashAt(point, func() {
+				if _, err := n.add(p, conf); !errors.Is(err, errCrashed) {
+					t.Fatalf("ADD did not crash at %s: %v", point, err)
+				}
+			})
 			if s := n.snapshot(); len(s.State) == 0 {
 				t.Fatalf("crash at %s left no journal", point)
 			}
