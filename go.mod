@@ -3,6 +3,7 @@ module github.com/sriov-rdma/sriov-rdma
 go 1.26.8
 
 require (
+	github.com/Mellanox/rdmamap v1.2.0
 	github.com/containernetworking/cni v1.3.1
 	github.com/containernetworking/plugins v1.10.0
 	github.com/vishvananda/netlink v1.3.1

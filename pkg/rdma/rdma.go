@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Mellanox/rdmamap"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -133,4 +134,14 @@ func (Kernel) DelSoft(in ns.NetNS, name string) error {
 		}
 		return nil
 	})
+}
+
+// CharDevices lists the character devices a process needs to use the RDMA
+// device (uverbs, rdma_cm, umad, issm), as seen from the host: the SR-IOV
+// device plugin mounts them into the pod only for pools with isRdma: true,
+// and their absence is the usual reason verbs fail inside a pod that has
+// the device. Read through rdmamap (fixed /sys paths, which is where the
+// plugin runs).
+func (Kernel) CharDevices(name string) []string {
+	return rdmamap.GetRdmaCharDevices(name)
 }

@@ -332,6 +332,14 @@ func (a *attachment) planRDMA() error {
 		return nil
 	}
 	a.rec.RDMAInPod = true
+	// Verbs inside the pod also need the device's character devices, which
+	// the device plugin mounts (isRdma: true); name them for whoever debugs
+	// a pod that sees its device but cannot open it.
+	var chars []string
+	for _, d := range a.rec.RDMA {
+		chars = append(chars, a.p.RDMA.CharDevices(d.Name)...)
+	}
+	a.r.log.Info("RDMA device goes to the pod", "rdmaDevices", names, "charDevices", strings.Join(chars, ","))
 	return nil
 }
 

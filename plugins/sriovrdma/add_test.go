@@ -54,6 +54,10 @@ func TestAddMovesVFAndRDMAAndDelRestoresEverything(t *testing.T) {
 	if got := n.rdma.where("mlx5_1", p.ns); got != "host" {
 		t.Errorf("mlx5_1 is in %s, want host", got)
 	}
+	// The log names the character devices the pod needs for verbs.
+	if !strings.Contains(n.logText(), "/dev/infiniband/uverbs-mlx5_0") {
+		t.Errorf("log does not name mlx5_0's character devices")
+	}
 	// PF side: every asked setting applied.
 	want := vf.State{MAC: "02:11:22:33:44:55", VLAN: 100, QoS: 3, Proto: "802.1q", SpoofChk: false, Trust: true, LinkState: "enable", MinTxRate: 100, MaxTxRate: 1000}
 	if got := n.vfs.State("pf0", 0); got != want {

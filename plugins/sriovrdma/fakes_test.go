@@ -327,6 +327,11 @@ func (f *fakeRDMA) RoCEv2GIDIndex(in ns.NetNS, dev string, ips []net.IP, _ time.
 	return 1, nil
 }
 
+// CharDevices names the uverbs device as rdmamap would.
+func (f *fakeRDMA) CharDevices(name string) []string {
+	return []string{"/dev/infiniband/uverbs-" + name, "/dev/infiniband/rdma_cm"}
+}
+
 // fakeIPAM hands out 10.9.0.0/24 addresses per attachment.
 type fakeIPAM struct {
 	mu    sync.Mutex

@@ -51,6 +51,7 @@ type RDMA interface {
 	AddSoft(in ns.NetNS, name, typ, netdev string) error
 	DelSoft(in ns.NetNS, name string) error
 	RoCEv2GIDIndex(in ns.NetNS, dev string, ips []net.IP, wait time.Duration) (int, error)
+	CharDevices(name string) []string
 }
 
 // IPAM runs the chained IPAM plugin.
