@@ -5,7 +5,7 @@
 #   1 ADD+DEL of sriov-rdma vs host-device (containernetworking/plugins
 #     v1.10.0, installed here), same veth kind, same host-local config
 #   2 the floor: an exec-only static Go binary, host-local ADD+DEL, netns moves
-#   3 ADD latency on a PF with 8 VFs vs 256 VFs (two node set-ups)
+#   3 ADD latency on a PF with 8 VFs vs 256 VFs (two nodes, runs alternating)
 #   4 64 ADDs and DELs on distinct VFs, serial vs parallel
 #   5 peak RSS of one ADD, stripped binary size
 #   6 per-step timings from the plugin's own log records
@@ -56,14 +56,20 @@ if ! (cd "$ROOT" && "$GO" test -run '^$' -bench . -benchtime "$BENCHTIME" -count
   e2e_die "go test -bench failed"
 fi
 
-# Each driver run builds its own node in its own namespaces (e2e_run); the
-# subshells let each run's EXIT trap remove its scratch directory.
-rc=0
-(SRIOV_RDMA_BENCH_VFS=$SMALL_VFS e2e_run bench vfcount -out "$out" -runs "$RUNS") || rc=$?
-if [ "$rc" = 0 ]; then
-  (e2e_run bench full -out "$out" -runs "$RUNS" -ref "$out/vfs$SMALL_VFS.json" \
-    -micro "$out/micro.txt" -floor "$out/exec-only" -host-device "$TOOLS/host-device" \
-    -copy "$ROOT/.tools/bench-results.md" -since "$start") || rc=$?
-fi
-rm -rf "$out/floor" "$out/exec-only"
+# Two drivers, each building its own node in its own namespaces (e2e_run;
+# the subshells let each run's EXIT trap remove its scratch directory): a PF
+# with 8 VFs in the background, a PF with 256 VFs in the foreground. Their
+# figure 3 runs alternate through $out/pair; then the big one goes on alone.
+rc=0 src=0
+(SRIOV_RDMA_BENCH_VFS=$SMALL_VFS e2e_run bench vfcount -out "$out" -runs "$RUNS" -pair "$out/pair") &
+small=$!
+# shellcheck disable=SC2064 # expand now: the background run's pid
+trap "kill -TERM $small 2> /dev/null || true" EXIT
+(e2e_run bench full -out "$out" -runs "$RUNS" -pair "$out/pair" -ref "$out/vfs$SMALL_VFS.json" \
+  -micro "$out/micro.txt" -floor "$out/exec-only" -host-device "$TOOLS/host-device" \
+  -copy "$ROOT/.tools/bench-results.md" -since "$start") || rc=$?
+wait "$small" || src=$?
+trap - EXIT
+rm -rf "$out/floor" "$out/exec-only" "$out/pair"
+[ "$rc" = 0 ] && rc=$src
 exit "$rc"

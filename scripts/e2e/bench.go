@@ -451,8 +451,11 @@ func (p *benchPair) ready() error {
 	}
 	return p.await("its node set-up", benchPairSetup, func() (bool, error) {
 		theirs, err := os.ReadFile(p.path("ready", 1-p.role))
-		if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
 			return false, nil
+		}
+		if err != nil {
+			return false, err
 		}
 		if string(theirs) != mine {
 			return false, fmt.Errorf("the other node runs %q (runs warm-ups), this one %q", strings.TrimSpace(string(theirs)), strings.TrimSpace(mine))
@@ -482,8 +485,10 @@ func (p *benchPair) pass(turn int) error {
 // result waits for the other side's figure 3 results.
 func (p *benchPair) result(file string, v any) error {
 	return p.await("its results", benchPairTurn, func() (bool, error) {
-		if _, err := os.Stat(file); err != nil {
+		if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
 			return false, nil
+		} else if err != nil {
+			return false, err
 		}
 		return true, benchReadJSON(file, v)
 	})
@@ -497,6 +502,9 @@ func (b *bencher) vfCount() error {
 	}
 	file := filepath.Join(b.o.out, fmt.Sprintf("vfs%d.json", b.nvfs))
 	if err := benchWriteJSON(file, res); err != nil {
+		return err
+	}
+	if err := b.keepLogs(); err != nil {
 		return err
 	}
 	d := benchFromMS(res.AddMS)
@@ -659,7 +667,7 @@ func (b *bencher) full() (int, error) {
 // keepLogs copies the plugin's log files next to the tables: the raw
 // records behind figure 6 (the lane's scratch directory is removed on exit).
 func (b *bencher) keepLogs() error {
-	dir := filepath.Join(b.o.out, "logs")
+	dir := filepath.Join(b.o.out, fmt.Sprintf("logs-%dvfs", b.nvfs))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -1344,12 +1352,17 @@ func benchOr(s, empty string) string {
 	return s
 }
 
+// benchWriteJSON writes v whole or not at all: the other driver of figure
+// 3 reads the file as soon as it exists.
 func benchWriteJSON(file string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(file, append(b, '\n'), 0o644)
+	if err := os.WriteFile(file+".tmp", append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(file+".tmp", file)
 }
 
 func benchReadJSON(file string, v any) error {
@@ -1720,9 +1733,9 @@ func benchMDTable(sb *strings.Builder, header []string, rows [][]string, boldChe
 		cells := make([]string, len(row))
 		for i, c := range row {
 			cells[i] = esc(c)
-		}
-		if rest, ok := strings.CutPrefix(cells[1], "  "); ok && len(row) > 1 {
-			cells[1] = "&nbsp;&nbsp;" + rest // markdown drops leading blanks
+			if rest, ok := strings.CutPrefix(cells[i], "  "); ok {
+				cells[i] = "&nbsp;&nbsp;" + rest // markdown drops leading blanks
+			}
 		}
 		if boldChecks && len(row) == 5 && row[4] != "" {
 			cells[1] = "**" + strings.TrimSpace(cells[1]) + "**"

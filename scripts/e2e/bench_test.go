@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -241,5 +243,61 @@ func TestBenchTablesRender(t *testing.T) {
 	col := func(s string) int { return strings.IndexRune(s, []rune(s)[len([]rune(s))-1]) }
 	if got := fmt.Sprint(len([]rune(lines[2][:col(lines[2])])), len([]rune(lines[3][:col(lines[3])]))); got != "8 8" {
 		t.Errorf("second column starts at runes %s, want 8 8:\n%s", got, sb.String())
+	}
+}
+
+// Figure 3's two drivers alternate: runs 0, 2, 4 are the small PF's, 1, 3,
+// 5 the big one's, whichever side gets going first.
+func TestBenchPairAlternates(t *testing.T) {
+	dir := t.TempDir()
+	var mu sync.Mutex
+	var order []int
+	side := func(role int) error {
+		p := &benchPair{dir: dir, ctx: context.Background(), role: role, runs: 3}
+		if err := p.ready(); err != nil {
+			return err
+		}
+		for i := range 3 {
+			turn := 2*i + role
+			if err := p.wait(turn); err != nil {
+				return err
+			}
+			mu.Lock()
+			order = append(order, turn)
+			mu.Unlock()
+			if err := p.pass(turn); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- side(1) }()
+	time.Sleep(20 * time.Millisecond) // the big side is ready first
+	go func() { errs <- side(0) }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fmt.Sprint(order) != "[0 1 2 3 4 5]" {
+		t.Errorf("runs went %v, want strictly alternating 0..5", order)
+	}
+}
+
+func TestBenchPairStopsWhenTheOtherSideFails(t *testing.T) {
+	dir := t.TempDir()
+	small := &benchPair{dir: dir, ctx: context.Background(), role: 0, runs: 3}
+	big := &benchPair{dir: dir, ctx: context.Background(), role: 1, runs: 3}
+	big.fail()
+	if err := small.ready(); err == nil || !strings.Contains(err.Error(), "failed") {
+		t.Errorf("ready with a failed other side: %v, want an error saying it failed", err)
+	}
+	other := &benchPair{dir: t.TempDir(), ctx: context.Background(), role: 1, runs: 5}
+	if err := other.write(other.path("ready", 0), "3 0\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.ready(); err == nil || !strings.Contains(err.Error(), "runs") {
+		t.Errorf("ready with a different run count: %v, want a refusal", err)
 	}
 }
