@@ -36,11 +36,14 @@ func (ls Locks) lockPath(deviceID string) (string, error) {
 	if deviceID == "" || strings.ContainsAny(deviceID, "/\x00") || strings.Contains(deviceID, "..") {
 		return "", fmt.Errorf("%w: device %q", ErrBadKey, deviceID)
 	}
-	if err := os.MkdirAll(ls.Dir, dirMode); err != nil {
-		return "", fmt.Errorf("create lock dir %s: %w", ls.Dir, err)
-	}
-	if err := os.Chmod(ls.Dir, dirMode); err != nil {
-		return "", fmt.Errorf("restrict lock dir %s: %w", ls.Dir, err)
+	// One stat on the hot path; create and restrict only when needed.
+	if fi, err := os.Stat(ls.Dir); err != nil || !fi.IsDir() || fi.Mode().Perm() != dirMode {
+		if err := os.MkdirAll(ls.Dir, dirMode); err != nil {
+			return "", fmt.Errorf("create lock dir %s: %w", ls.Dir, err)
+		}
+		if err := os.Chmod(ls.Dir, dirMode); err != nil {
+			return "", fmt.Errorf("restrict lock dir %s: %w", ls.Dir, err)
+		}
 	}
 	return filepath.Join(ls.Dir, deviceID+".lock"), nil
 }

@@ -6,7 +6,6 @@ import (
 	"net"
 	"strings"
 
-	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
@@ -32,14 +31,11 @@ func (k Kernel) Get(pf string, vf int) (State, error) {
 
 // List reads every VF of the PF.
 func (Kernel) List(pf string) ([]State, error) {
-	link, err := netlinksafe.LinkByName(pf)
+	link, err := pfWithVFs(pf)
+	if errors.Is(err, ErrNoVFInfo) {
+		return nil, err
+	}
 	if err != nil {
-		var nf netlink.LinkNotFoundError
-		if errors.As(err, &nf) {
-			// A PF netdev absent from this namespace cannot take VF
-			// settings either.
-			return nil, fmt.Errorf("pf %s not in this netns: %w", pf, ErrNoVFInfo)
-		}
 		return nil, fmt.Errorf("look up pf %s: %w", pf, err)
 	}
 	vfs := link.Attrs().Vfs
@@ -187,4 +183,27 @@ func (Kernel) SetGUID(pf string, vf int, guid net.HardwareAddr) error {
 		return fmt.Errorf("set port guid: %w", err)
 	}
 	return nil
+}
+
+// rtextFilterSkipStats is RTEXT_FILTER_SKIP_STATS (linux/rtnetlink.h).
+const rtextFilterSkipStats = 1 << 3
+
+// pfWithVFs reads the PF with its VF list but without the per-VF
+// statistics: the kernel builds the answer under RTNL, and on a PF with
+// hundreds of VFs the counters are most of it. LinkByName asks for VF info
+// with statistics, so the request is built here.
+func pfWithVFs(pf string) (netlink.Link, error) {
+	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_ACK)
+	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(pf)))
+	req.AddData(nl.NewRtAttr(unix.IFLA_EXT_MASK, nl.Uint32Attr(nl.RTEXT_FILTER_VF|rtextFilterSkipStats)))
+	msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWLINK)
+	if errors.Is(err, unix.ENODEV) || (err == nil && len(msgs) == 0) {
+		// A PF netdev absent from this namespace cannot take VF settings.
+		return nil, fmt.Errorf("pf %s not in this netns: %w", pf, ErrNoVFInfo)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return netlink.LinkDeserialize(nil, msgs[0])
 }

@@ -2,6 +2,11 @@ package sriovrdma
 
 import (
 	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/plugins/pkg/ns"
@@ -75,6 +80,9 @@ func netnsAlive(path string) bool {
 // its VF and its address until the VF is asked for again. VFs busy with
 // another invocation are skipped; the next ADD or GC gets them.
 func (a *attachment) reclaimVanished() {
+	if !a.reclaimDue() {
+		return
+	}
 	keys, err := a.store.List()
 	if err != nil {
 		a.r.log.Warn("list journals for reclaim", "error", err)
@@ -112,4 +120,30 @@ func (a *attachment) reclaimVanished() {
 		_ = lock.ReleaseFree()
 	}
 	a.r.mark("reclaim")
+}
+
+// reclaimDue rate-limits the sweep: it reads every journal and opens every
+// pod netns, so doing it on each of a burst of N ADDs would cost O(N^2).
+// A stamp per state directory, next to the lock directory on tmpfs, records
+// the last sweep; the first ADD after ReclaimEvery sweeps again. A VF a
+// vanished pod still holds is also reclaimed at once by the ADD that wants
+// it (claimFrom), so the delay only defers releasing its address.
+func (a *attachment) reclaimDue() bool {
+	every := a.p.ReclaimEvery
+	if every <= 0 {
+		return true
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(a.store.Dir))
+	stamp := filepath.Join(filepath.Dir(a.p.LockDir), fmt.Sprintf("reclaim-%016x", h.Sum64()))
+	if fi, err := os.Stat(stamp); err == nil && time.Since(fi.ModTime()) < every {
+		return false
+	}
+	now := time.Now()
+	if err := os.Chtimes(stamp, now, now); errors.Is(err, os.ErrNotExist) {
+		if f, err := os.OpenFile(stamp, os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+			_ = f.Close()
+		}
+	}
+	return true
 }

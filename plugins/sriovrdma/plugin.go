@@ -84,6 +84,9 @@ type Plugin struct {
 	Now    func() time.Time
 	// GIDWait bounds the wait for the RoCE v2 GID of the pod's address.
 	GIDWait time.Duration
+	// ReclaimEvery rate-limits ADD's sweep for attachments whose pod netns
+	// vanished (0: every ADD).
+	ReclaimEvery time.Duration
 	// LockDir holds the node-wide per-VF lock files.
 	LockDir string
 	// LockWait bounds the wait for a VF's lock.
@@ -101,6 +104,10 @@ type Plugin struct {
 // hears back well within its own timeout.
 const DefaultLockWait = 10 * time.Second
 
+// DefaultReclaimEvery: a pod that died without DEL holds its address at
+// most this much longer; a burst of ADDs sweeps once.
+const DefaultReclaimEvery = 10 * time.Second
+
 // DefaultGIDWait: the kernel adds the GID within milliseconds of the
 // address on hardware; the margin covers a loaded node (and emulation).
 const DefaultGIDWait = 3 * time.Second
@@ -108,19 +115,20 @@ const DefaultGIDWait = 3 * time.Second
 // New wires the plugin to the running kernel.
 func New() *Plugin {
 	return &Plugin{
-		Devices:  pci.Sysfs{Root: "/sys"},
-		VFs:      vf.Kernel{},
-		Links:    netdev.Kernel{},
-		RDMA:     rdma.Kernel{},
-		IPAM:     ipam.Exec{},
-		Addr:     kernelAddressing{},
-		BootID:   readBootID,
-		Now:      time.Now,
-		GIDWait:  DefaultGIDWait,
-		LockDir:  state.DefaultLockDir,
-		LockWait: DefaultLockWait,
-		Stdout:   os.Stdout,
-		Stderr:   os.Stderr,
+		Devices:      pci.Sysfs{Root: "/sys"},
+		VFs:          vf.Kernel{},
+		Links:        netdev.Kernel{},
+		RDMA:         rdma.Kernel{},
+		IPAM:         ipam.Exec{},
+		Addr:         kernelAddressing{},
+		BootID:       readBootID,
+		Now:          time.Now,
+		GIDWait:      DefaultGIDWait,
+		ReclaimEvery: DefaultReclaimEvery,
+		LockDir:      state.DefaultLockDir,
+		LockWait:     DefaultLockWait,
+		Stdout:       os.Stdout,
+		Stderr:       os.Stderr,
 	}
 }
 

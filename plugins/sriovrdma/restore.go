@@ -18,23 +18,28 @@ import (
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 )
 
-// restore undoes a journalled attachment: IPAM DEL first, then (unless the
-// node rebooted since) the RDMA devices, the netdev and the PF-side settings
-// go back to what the journal recorded, then the journal goes. Every step is
-// harmless when its change never happened or was already undone, so restore
-// finishes what a crashed ADD or DEL left. The caller holds the VF's lock
-// and has checked that the attachment still owns the VF.
+// restore undoes a journalled attachment: IPAM DEL starts first, and while
+// its exec runs (unless the node rebooted since) the RDMA devices, the
+// netdev and the PF-side settings go back to what the journal recorded;
+// when both are done, the journal goes. Every step is harmless when its
+// change never happened or was already undone, so restore finishes what a
+// crashed ADD or DEL left. The caller holds the VF's lock and has checked
+// that the attachment still owns the VF.
 func (p *Plugin) restore(r *run, host ns.NetNS, boot string, rec *state.Record, journal string) error {
-	if err := p.releaseIP(rec); err != nil {
-		return err
-	}
+	released := p.startReleaseIP(rec)
 	p.fault("del:after-ipam")
+	var devErr error
 	if rec.BootID != boot {
 		// The reboot reset the VF and emptied every pod netns; the journal's
 		// originals describe a device that no longer exists as recorded.
 		r.log.Info("journal from an earlier boot: address released, device left as the reboot made it",
 			"journal", rec.Key(), "bootID", rec.BootID)
-	} else if err := p.restoreDevice(r, host, rec); err != nil {
+	} else {
+		devErr = p.restoreDevice(r, host, rec)
+	}
+	ipErr := released()
+	r.mark("ipam-wait")
+	if err := errors.Join(ipErr, devErr); err != nil {
 		return err
 	}
 	if err := devinfo.Remove(rec.DeviceInfoFile); err != nil {
@@ -46,6 +51,19 @@ func (p *Plugin) restore(r *run, host ns.NetNS, boot string, rec *state.Record, 
 	}
 	r.mark("journal")
 	return nil
+}
+
+// startReleaseIP starts IPAM DEL in the background and returns a wait for
+// its outcome: the plugin's exec overlaps the kernel's namespace move, as
+// in ADD, and DELs of many pods no longer queue all their IPAM execs before
+// their first move.
+func (p *Plugin) startReleaseIP(rec *state.Record) func() error {
+	if rec.IPAM.Type == "" {
+		return func() error { return nil }
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.releaseIP(rec) }()
+	return func() error { return <-done }
 }
 
 // releaseIP runs IPAM DEL with the config recorded at ADD, so a changed or

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
@@ -476,5 +477,24 @@ func TestAddRefusesBadNetns(t *testing.T) {
 	}
 	if d := before.diff(n.snapshot()); d != "" {
 		t.Errorf("refused ADDs changed the node:\n%s", d)
+	}
+}
+
+// The sweep for vanished pods runs at most once per ReclaimEvery, so a
+// burst of ADDs does not read every journal N times.
+func TestReclaimIsRateLimited(t *testing.T) {
+	n := newNode(t, nodeOpts{vfs: 3})
+	n.p.ReclaimEvery = time.Hour
+	a, b, c := n.newPod("pod-a"), n.newPod("pod-b"), n.newPod("pod-c")
+	n.mustAdd(a, n.conf(0, nil)) // sweeps, and stamps
+	deleteNS(t, a.ns)
+	n.mustAdd(b, n.conf(1, nil)) // within the hour: no sweep
+	if _, ok := n.ipam.allocated()["pod-a/net1"]; !ok {
+		t.Fatalf("the vanished pod was reclaimed within the rate limit")
+	}
+	n.p.ReclaimEvery = time.Nanosecond
+	n.mustAdd(c, n.conf(2, nil))
+	if _, ok := n.ipam.allocated()["pod-a/net1"]; ok {
+		t.Errorf("the vanished pod's address survived a due sweep")
 	}
 }
