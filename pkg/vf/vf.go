@@ -63,9 +63,11 @@ type Netlink interface {
 	SetGUID(pf string, vf int, guid net.HardwareAddr) error
 }
 
-// UnsetGUID is what mlx5 takes as "no administrative GUID": restoring a
+// UnsetGUID returns what mlx5 takes as "no administrative GUID": restoring a
 // VF that never had one writes this, not zero.
-var UnsetGUID = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+func UnsetGUID() net.HardwareAddr {
+	return net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+}
 
 // Setting names as they appear in the netconf, so errors point at the field a
 // user wrote.

@@ -104,7 +104,7 @@ func TestInfiniBandGUID(t *testing.T) {
 	if err := n.del(p, conf); err != nil {
 		t.Fatalf("DEL: %v", err)
 	}
-	if got := n.vfs.GUID("pf0", 0); got != vf.UnsetGUID.String() {
+	if got := n.vfs.GUID("pf0", 0); got != vf.UnsetGUID().String() {
 		t.Errorf("VF GUID after DEL = %q, want the unset value", got)
 	}
 	if _, err := os.Stat(filepath.Join(drv, "bind")); err != nil {

@@ -378,7 +378,7 @@ func (p *Plugin) restoreGUID(r *run, rec *state.Record, host ns.NetNS) error {
 	if rec.IB == nil {
 		return nil
 	}
-	orig := vf.UnsetGUID
+	orig := vf.UnsetGUID()
 	if rec.IB.OrigGUID != "" {
 		g, err := net.ParseMAC(rec.IB.OrigGUID)
 		if err != nil {
