@@ -1516,7 +1516,7 @@ func (r *benchReport) steps(cycleRecs, parRecs []benchRecord, ours *benchCycles,
 	delParallel := selectBenchRecords(parRecs, "DEL", func(cid string) bool { return par.kind[cid] == "parallel" })
 	delT := benchStepTable(dels, ours.delWall, delSerial, delParallel, par.n)
 	delT.title = "Where a DEL's time goes"
-	delT.note = fmt.Sprintf("%d DELs of figure 1, and those of figure 4; restore includes the host-local DEL exec, which runs before the moves.", len(dels))
+	delT.note = fmt.Sprintf("%d DELs of figure 1, and those of figure 4; restore includes the host-local DEL exec, which runs beside the device restore.", len(dels))
 	r.stepTables = append(r.stepTables, addT, delT)
 }
 
