@@ -27,6 +27,7 @@ var cases = []tcase{
 	{"macvlan", "macvlan eth0 and sriov-rdma net1 in one pod both work; DEL of net1 leaves eth0", caseMacvlan},
 	{"gc", "GC with one of two pods valid restores only the other; cnitool gc leaves nothing; STATUS", caseGC},
 	{"versions", "cniVersion 0.4.0 and 1.0.0 configs both work, results converted", caseVersions},
+	{"userspace", "a VF bound to vfio-pci (DPDK): addresses reported, no netdev moved, DEL releases", caseUserspace},
 }
 
 // 1. ADD the way Multus delegates: top-level deviceID and pciBusID, the
@@ -443,4 +444,50 @@ func caseVersions(t *T) {
 		t.ipHeld(net, res.ip(), false)
 	}
 	t.stateEmpty()
+}
+
+// 11. A VF bound to a userspace driver (vfio-pci, for DPDK) has no netdev:
+// ADD journals it, runs IPAM and reports the address with the VF's PCI
+// address; nothing enters the pod; DEL releases the address. The fixture
+// PF is a veth with no VF settings, so no PF-side setting is asked for.
+func caseUserspace(t *T) {
+	if t.userspaceVF == "" {
+		t.Fatalf("the node has no vfio-pci VF")
+	}
+	v := vfSpec{addr: t.userspaceVF}
+	net := t.net("e2e-dpdk", "1.1.0", v, nil, true)
+	p := t.pod("dpdk")
+	res := t.add(net, p, "net1", "")
+	if len(res.Interfaces) != 1 || res.Interfaces[0].PciID != v.addr || res.Interfaces[0].Sandbox != p.netns {
+		t.Errorf("result interfaces %v, want one with pciID %s and sandbox %s", res.raw["interfaces"], v.addr, p.netns)
+	}
+	if len(res.IPs) != 1 {
+		t.Fatalf("result IPs %v, want the host-local address", res.raw["ips"])
+	}
+	t.ipHeld(net, res.ip(), true)
+	t.podLacks(p, "net1")
+	t.journalExists(p, "net1", true)
+	rec := t.journalRecord(p, "net1")
+	if rec["mode"] != "userspace" {
+		t.Errorf("journal mode %v, want userspace", rec["mode"])
+	}
+	t.mustCNI("check", net, p, "net1", "")
+	t.mustCNI("del", net, p, "net1", "")
+	t.ipHeld(net, res.ip(), false)
+	t.journalExists(p, "net1", false)
+	t.mustCNI("del", net, p, "net1", "")
+	t.stateEmpty()
+}
+
+// journalRecord reads an attachment's journal as JSON.
+func (t *T) journalRecord(p *pod, ifname string) map[string]any {
+	b, err := os.ReadFile(t.journal(p, ifname))
+	if err != nil {
+		t.Fatalf("read journal: %v", err)
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("journal is not JSON: %v", err)
+	}
+	return m
 }

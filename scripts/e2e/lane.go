@@ -39,6 +39,9 @@ type Lane struct {
 	baseline map[string]link
 	nvfs     int
 	vfs      []vfSpec
+	// userspaceVF is the PCI address of the lane's vfio-pci VF ("" when
+	// the node has none).
+	userspaceVF string
 }
 
 type undoStep struct {

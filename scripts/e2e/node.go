@@ -124,6 +124,12 @@ func (l *Lane) mountAll(n int) error {
 	for i := range n {
 		node.PFs[0].VFs[i] = fixture.VF{Netdev: l.vfs[i].netdev, RDMA: l.vfs[i].rdma, AuxRDMA: l.vfs[i].auxRDMA}
 	}
+	if n == laneVFs {
+		// One more VF, bound to vfio-pci as DPDK would have it: no netdev,
+		// so it is no veth and stays out of l.vfs and their checks.
+		node.PFs[0].VFs = append(node.PFs[0].VFs, fixture.VF{Driver: "vfio-pci"})
+		l.userspaceVF = fixture.VFAddr(node.PFs[0], n)
+	}
 	if err := fixture.Build("/sys", node); err != nil {
 		return err
 	}
