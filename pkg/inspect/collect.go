@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/containernetworking/plugins/pkg/ns"
-
 	"github.com/sriov-rdma/sriov-rdma/pkg/config"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/rdma"
@@ -56,25 +54,9 @@ func (o Options) withDefaults() Options {
 		o.RDMA = rdma.Kernel{}
 	}
 	if o.NetnsAlive == nil {
-		o.NetnsAlive = netnsAlive
+		o.NetnsAlive = state.NetnsAlive
 	}
 	return o
-}
-
-// netnsAlive is the plugin's rule: only a path that is gone or is no
-// namespace counts as dead. Opening it is a read.
-func netnsAlive(path string) bool {
-	if path == "" {
-		return false
-	}
-	n, err := ns.GetNS(path)
-	if err == nil {
-		_ = n.Close()
-		return true
-	}
-	var notExist ns.NSPathNotExistErr
-	var notNS ns.NSPathNotNSErr
-	return !errors.As(err, &notExist) && !errors.As(err, &notNS)
 }
 
 // entry is one journal read from disk and judged.

@@ -66,18 +66,7 @@ func (s Store) Path(key string) string { return filepath.Join(s.Dir, key+journal
 // Write stores r atomically: a temporary file in the same directory,
 // fsync'd, renamed over the journal, and the directory fsync'd, so a crash
 // leaves either the old record or the new one, never a torn one.
-func (s Store) Write(r *Record) error {
-	key, err := Key(r.ContainerID, r.IfName)
-	if err != nil {
-		return err
-	}
-	r.Version = SchemaVersion
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode journal %s: %w", key, err)
-	}
-	return writeAtomic(s.Dir, s.Path(key), data, true)
-}
+func (s Store) Write(r *Record) error { return s.put(r, true) }
 
 // Update replaces a journal Write already made durable, atomically but
 // without fsync. Updates (the commit, the names a rebind gave) only matter
@@ -85,7 +74,9 @@ func (s Store) Write(r *Record) error {
 // after a power loss the boot ID changes and a journal from an earlier boot
 // is only used to release its address, with the IPAM config the first,
 // durable Write recorded. This saves two disk flushes per ADD.
-func (s Store) Update(r *Record) error {
+func (s Store) Update(r *Record) error { return s.put(r, false) }
+
+func (s Store) put(r *Record, durable bool) error {
 	key, err := Key(r.ContainerID, r.IfName)
 	if err != nil {
 		return err
@@ -95,7 +86,7 @@ func (s Store) Update(r *Record) error {
 	if err != nil {
 		return fmt.Errorf("encode journal %s: %w", key, err)
 	}
-	return writeAtomic(s.Dir, s.Path(key), data, false)
+	return writeAtomic(s.Dir, s.Path(key), data, durable)
 }
 
 func writeAtomic(dir, path string, data []byte, durable bool) error {

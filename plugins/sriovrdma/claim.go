@@ -41,7 +41,7 @@ func (p *Plugin) claimFrom(r *run, host ns.NetNS, boot, owner, self, device stri
 		r.log.Warn("an earlier ADD of this attachment did not finish; restoring before trying again", "phase", rec.Phase)
 		return p.reclaim(r, host, boot, rec, owner)
 	}
-	if rec.BootID == boot && netnsAlive(rec.Netns) {
+	if rec.BootID == boot && state.NetnsAlive(rec.Netns) {
 		return cniError(types.ErrInternal, "device %s is busy: %v, in use by pod %s/%s (container %s, interface %s)",
 			device, ErrDeviceBusy, rec.PodNamespace, rec.PodName, rec.ContainerID, rec.IfName)
 	}
@@ -54,24 +54,6 @@ func (p *Plugin) reclaim(r *run, host ns.NetNS, boot string, rec *state.Record, 
 		return cniError(types.ErrInternal, "restore VF %s from stale attachment %s before reuse: %v", rec.DeviceID, rec.Key(), err)
 	}
 	return nil
-}
-
-// netnsAlive reports whether a netns path still names a namespace. Only a
-// path that is gone or is no namespace counts as dead; any other error (a
-// permission problem, say) counts as alive, so a VF is never taken from a
-// pod that may still be running.
-func netnsAlive(path string) bool {
-	if path == "" {
-		return false
-	}
-	n, err := ns.GetNS(path)
-	if err == nil {
-		_ = n.Close()
-		return true
-	}
-	var notExist ns.NSPathNotExistErr
-	var notNS ns.NSPathNotNSErr
-	return !errors.As(err, &notExist) && !errors.As(err, &notNS)
 }
 
 // reclaimVanished restores, after a successful ADD, every other attachment
@@ -94,7 +76,7 @@ func (a *attachment) reclaimVanished() {
 		}
 		journal := a.store.Path(k)
 		rec, err := state.ReadFile(journal)
-		if err != nil || (rec.BootID == a.boot && netnsAlive(rec.Netns)) {
+		if err != nil || (rec.BootID == a.boot && state.NetnsAlive(rec.Netns)) {
 			continue
 		}
 		if rec.DeviceID == a.dev.Addr {

@@ -61,13 +61,9 @@ func (p *Plugin) Del(args *skel.CmdArgs) (err error) {
 		rec.Netns = args.Netns
 	}
 
-	boot, err := p.BootID()
+	host, boot, err := p.hostAndBoot()
 	if err != nil {
-		return cniError(types.ErrIOFailure, "read boot id: %v", err)
-	}
-	host, err := ns.GetCurrentNS()
-	if err != nil {
-		return cniError(types.ErrInternal, "open host netns: %v", err)
+		return err
 	}
 	defer func() { _ = host.Close() }()
 

@@ -7,7 +7,6 @@ import (
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
-	"github.com/containernetworking/plugins/pkg/ns"
 
 	"github.com/sriov-rdma/sriov-rdma/pkg/config"
 	"github.com/sriov-rdma/sriov-rdma/pkg/ipam"
@@ -39,13 +38,9 @@ func (p *Plugin) GC(args *skel.CmdArgs) (err error) {
 	if err != nil {
 		return cniError(types.ErrIOFailure, "%v", err)
 	}
-	boot, err := p.BootID()
+	host, boot, err := p.hostAndBoot()
 	if err != nil {
-		return cniError(types.ErrIOFailure, "read boot id: %v", err)
-	}
-	host, err := ns.GetCurrentNS()
-	if err != nil {
-		return cniError(types.ErrInternal, "open host netns: %v", err)
+		return err
 	}
 	defer func() { _ = host.Close() }()
 

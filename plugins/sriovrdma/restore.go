@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/plugins/pkg/ns"
 
 	"github.com/sriov-rdma/sriov-rdma/pkg/devinfo"
@@ -408,4 +409,18 @@ func (p *Plugin) restoreGUID(r *run, rec *state.Record, host ns.NetNS) error {
 	}
 	r.log.Info("InfiniBand GUID restored", "device", rec.DeviceID, "guid", orig.String())
 	return nil
+}
+
+// hostAndBoot opens the host netns and reads the boot ID: what every verb
+// that restores an attachment works from.
+func (p *Plugin) hostAndBoot() (ns.NetNS, string, error) {
+	boot, err := p.BootID()
+	if err != nil {
+		return nil, "", cniError(types.ErrIOFailure, "read boot id: %v", err)
+	}
+	host, err := ns.GetCurrentNS()
+	if err != nil {
+		return nil, "", cniError(types.ErrInternal, "open host netns: %v", err)
+	}
+	return host, boot, nil
 }
