@@ -112,38 +112,31 @@ func (Kernel) List(in ns.NetNS) ([]Attrs, error) {
 // caller looks for it. MoveRename moves it back, so that an error means the
 // link is still in from under name.
 func (Kernel) MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string) error {
-	h, err := handle(from)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	l, err := lookup(h, name)
-	if err != nil {
-		return err
-	}
-	sock, err := nl.GetNetlinkSocketAt(netns.NsHandle(from.Fd()), netns.None(), unix.NETLINK_ROUTE)
-	if err != nil {
-		return fmt.Errorf("netlink socket in %s: %w", from.Path(), err)
-	}
-	defer sock.Close()
-
-	req := nl.NewNetlinkRequest(unix.RTM_SETLINK, unix.NLM_F_ACK)
-	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: sock}}
-	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
-	msg.Index = int32(l.Attrs().Index)
-	req.AddData(msg)
-	req.AddData(nl.NewRtAttr(unix.IFLA_NET_NS_FD, nl.Uint32Attr(uint32(to.Fd()))))
-	if newName != "" && newName != name {
-		req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(newName)))
-	}
-	if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
-		err = fmt.Errorf("move %s to %s as %s: %w", name, to.Path(), newName, err)
-		if uerr := undoHalfMove(h, l, from, to, name); uerr != nil {
-			return errors.Join(err, uerr)
+	return withLink(from, name, func(h *netlink.Handle, l netlink.Link) error {
+		sock, err := nl.GetNetlinkSocketAt(netns.NsHandle(from.Fd()), netns.None(), unix.NETLINK_ROUTE)
+		if err != nil {
+			return fmt.Errorf("netlink socket in %s: %w", from.Path(), err)
 		}
-		return err
-	}
-	return nil
+		defer sock.Close()
+
+		req := nl.NewNetlinkRequest(unix.RTM_SETLINK, unix.NLM_F_ACK)
+		req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: sock}}
+		msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+		msg.Index = int32(l.Attrs().Index)
+		req.AddData(msg)
+		req.AddData(nl.NewRtAttr(unix.IFLA_NET_NS_FD, nl.Uint32Attr(uint32(to.Fd()))))
+		if newName != "" && newName != name {
+			req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(newName)))
+		}
+		if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
+			err = fmt.Errorf("move %s to %s as %s: %w", name, to.Path(), newName, err)
+			if uerr := undoHalfMove(h, l, from, to, name); uerr != nil {
+				return errors.Join(err, uerr)
+			}
+			return err
+		}
+		return nil
+	})
 }
 
 // undoHalfMove brings back a link the kernel moved into to before refusing

@@ -494,7 +494,7 @@ func (a *attachment) softRDMAInPod() error {
 }
 
 func (a *attachment) softRDMAOutOfPod() error {
-	return a.p.softRDMAOut(a.rec, a.host, a.pod)
+	return a.p.softRDMAOut(a.rec, a.pod)
 }
 
 // setLinkAttrs gives the netdev the configured MAC and MTU while it is

@@ -95,7 +95,7 @@ func (p *Plugin) restoreDevice(r *run, host ns.NetNS, rec *state.Record) error {
 		errs = append(errs, err)
 	}
 	p.fault("del:after-rdma")
-	if err := p.softRDMAOut(rec, host, pod); err != nil {
+	if err := p.softRDMAOut(rec, pod); err != nil {
 		errs = append(errs, err)
 	}
 	if rec.Mode != state.ModeUserspace {
@@ -145,9 +145,12 @@ func (p *Plugin) hardRDMAHome(r *run, rec *state.Record, host, pod ns.NetNS) err
 
 // softRDMAOut deletes the software RDMA devices ADD re-created for the pod.
 // Moving the netdev home would destroy them anyway; deleting them first
-// keeps the pod's verbs users from seeing a half-gone device.
-func (p *Plugin) softRDMAOut(rec *state.Record, host, pod ns.NetNS) error {
-	if !rec.RDMAInPod {
+// keeps the pod's verbs users from seeing a half-gone device. A copy left
+// on the host by a failed move is bound to the same netdev and goes with
+// it the same way; a host device of that name bound to the netdev at home
+// is the node's own, so only the pod is looked at.
+func (p *Plugin) softRDMAOut(rec *state.Record, pod ns.NetNS) error {
+	if !rec.RDMAInPod || pod == nil {
 		return nil
 	}
 	var errs []error
@@ -155,30 +158,18 @@ func (p *Plugin) softRDMAOut(rec *state.Record, host, pod ns.NetNS) error {
 		if d.Kind != string(pci.RDMASoftware) {
 			continue
 		}
-		for _, in := range []ns.NetNS{pod, host} {
-			if in == nil {
-				continue
-			}
-			ok, err := p.RDMA.Exists(in, d.Name)
-			if err != nil {
+		ok, err := p.RDMA.Exists(pod, d.Name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if ok {
+			if err := p.RDMA.DelSoft(pod, d.Name); err != nil {
 				errs = append(errs, err)
-				continue
-			}
-			if ok && (in == pod || !p.softOnOriginal(rec, host, d)) {
-				if err := p.RDMA.DelSoft(in, d.Name); err != nil {
-					errs = append(errs, err)
-				}
 			}
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// softOnOriginal reports whether a host device of that name is bound to the
-// VF netdev at home, i.e. is the node's own one rather than ADD's copy.
-func (p *Plugin) softOnOriginal(rec *state.Record, host ns.NetNS, d state.RDMADevice) bool {
-	_, err := p.Links.Get(host, rec.Orig.Netdev)
-	return err == nil
 }
 
 // recreateSoftRDMA puts back, on the host, the software RDMA devices the
