@@ -237,7 +237,7 @@ func (c crashCase) run(t *T) {
 	// The device-info file Multus asks for (capability CNIDeviceInfoFile)
 	// is one more thing ADD writes and DEL must remove.
 	set := map[string]any{"mac": crashMAC, "mtu": crashMTU, "capabilities": map[string]any{"CNIDeviceInfoFile": true}}
-	devInfo := filepath.Join(t.work, "devinfo", c.name()+".json")
+	devInfo := filepath.Join("/run/k8s.cni.cncf.io/devinfo", c.name()+".json")
 	capArgs := `{"CNIDeviceInfoFile":"` + devInfo + `"}`
 	rollback := c.point == "add:before-rollback"
 	if rollback {

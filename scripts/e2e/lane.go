@@ -16,6 +16,14 @@ import (
 // hung command shows up as a failure well before CI's patience runs out.
 const cmdTimeout = 30 * time.Second
 
+// The plugin's own files live under the roots it accepts from a netconf
+// (/var/lib/cni, /run, /var/log), each a tmpfs of the lane's private mount
+// namespace, so the lane needs no setting that widens them.
+const (
+	laneStateDir = "/var/lib/cni/sriov-rdma"
+	laneLogDir   = "/var/log/sriov-rdma"
+)
+
 // Lane is one run: the node it built and the tools that drive the plugin.
 type Lane struct {
 	ctx     context.Context
@@ -59,10 +67,10 @@ func newLane(ctx context.Context, root, work string, verbose bool) (*Lane, error
 		plugin:   filepath.Join(root, "bin", "sriov-rdma"),
 		cnitool:  filepath.Join(root, ".tools", "bin", "cnitool"),
 		cniPath:  filepath.Join(root, "bin") + ":" + filepath.Join(root, ".tools", "bin"),
-		stateDir: filepath.Join(work, "state"),
+		stateDir: laneStateDir,
 		ipamDir:  filepath.Join(work, "ipam"),
 		confDir:  filepath.Join(work, "netconf"),
-		logDir:   filepath.Join(work, "log"),
+		logDir:   laneLogDir,
 		baseline: map[string]link{},
 	}
 	for _, f := range []string{l.plugin, l.cnitool, filepath.Join(root, ".tools", "bin", "host-local")} {
@@ -70,8 +78,9 @@ func newLane(ctx context.Context, root, work string, verbose bool) (*Lane, error
 			return nil, fmt.Errorf("%w (scripts/e2e.sh builds and installs it)", err)
 		}
 	}
-	// stateDir is left for the plugin to create, as on a fresh node.
-	for _, d := range []string{l.ipamDir, l.confDir, l.logDir} {
+	// stateDir is left for the plugin to create, as on a fresh node; the
+	// log directory is made once its tmpfs is mounted (node.go).
+	for _, d := range []string{l.ipamDir, l.confDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
 		}

@@ -92,14 +92,17 @@ func (l *Lane) setUp(n int) error {
 }
 
 // mountAll: tmpfs over /run (pod netns bind mounts, the plugin's locks),
-// over /var/lib/cni (cnitool's result cache: `cnitool gc` DELs every cached
-// attachment, the real node's included), and the fixture over /sys. All of
-// it lives in this private mount namespace only.
+// over /var/lib/cni (the plugin's journals, and cnitool's result cache:
+// `cnitool gc` DELs every cached attachment, the real node's included), over
+// /var/log (the plugin's log files), and the fixture over /sys. All of it
+// lives in this private mount namespace only.
 func (l *Lane) mountAll(n int) error {
-	if err := l.mountTmpfs("/run"); err != nil {
-		return err
+	for _, d := range []string{"/run", "/var/lib/cni", "/var/log"} {
+		if err := l.mountTmpfs(d); err != nil {
+			return err
+		}
 	}
-	if err := l.mountTmpfs("/var/lib/cni"); err != nil {
+	if err := os.MkdirAll(l.logDir, 0o755); err != nil {
 		return err
 	}
 

@@ -16,7 +16,7 @@ export PATH=/usr/bin:/usr/sbin:/bin:/sbin:$P/bin:$CNI_PATH
 export NETCONFPATH=/run/cni/net.d
 STATE_DIR=/var/lib/cni/sriov-rdma
 IPAM_DIR=/var/lib/cni/networks
-LOGDIR=/run/cni/log
+LOGDIR=/var/log/sriov-rdma
 R=/run/vm                       # per-boot scratch: case reasons, saved state
 NUMVFS=${NUMVFS:-4}
 mkdir -p "$NETCONFPATH" "$STATE_DIR" "$IPAM_DIR" "$LOGDIR" "$R"
