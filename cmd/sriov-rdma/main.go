@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 
@@ -17,15 +18,24 @@ import (
 // from the start so that no goroutine can leave it in a pod namespace.
 func init() { runtime.LockOSThread() }
 
-// buildVersion is set by the Makefile with -ldflags.
-var buildVersion = "dev"
+// buildVersion and buildCommit are set by the Makefile with -ldflags.
+var (
+	buildVersion = "0.0.0-unknown"
+	buildCommit  = "unknown"
+)
 
 func main() {
-	// A runtime never passes arguments; an operator types "inspect".
+	// A runtime never passes arguments; an operator types "inspect" or
+	// "--version".
 	if len(os.Args) > 1 && os.Args[1] == "inspect" {
 		os.Exit(inspect.Run(os.Args[2:], os.Stdout, os.Stderr))
 	}
+	if len(os.Args) == 2 && (os.Args[1] == "--version" || os.Args[1] == "version") {
+		fmt.Printf("sriov-rdma %s (commit %s)\n", buildVersion, buildCommit)
+		return
+	}
 	p := sriovrdma.New()
+	p.Version, p.Commit = buildVersion, buildCommit
 	p.Fault = faultPoint
 	skel.PluginMainFuncs(skel.CNIFuncs{
 		Add:    p.Add,
@@ -33,5 +43,5 @@ func main() {
 		Check:  p.Check,
 		GC:     p.GC,
 		Status: p.Status,
-	}, version.PluginSupports("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"), "CNI sriov-rdma plugin "+buildVersion)
+	}, version.PluginSupports("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"), "CNI sriov-rdma plugin "+buildVersion+" (commit "+buildCommit+")")
 }

@@ -97,6 +97,10 @@ type Plugin struct {
 	// Fault is called at each named step of ADD and DEL; the fault-injection
 	// build kills the process there. nil in the shipped binary.
 	Fault func(point string)
+	// Version and Commit identify the build in every log record, so a
+	// record found on a node names the code that wrote it.
+	Version string
+	Commit  string
 }
 
 // DefaultLockWait is long enough for another ADD of the same VF to finish

@@ -28,6 +28,8 @@ type run struct {
 	facts   []slog.Attr
 	stderr  io.Writer
 	logFile string
+	// build is the version and commit every record carries.
+	build []any
 }
 
 func (p *Plugin) begin(verb string, args *skel.CmdArgs) *run {
@@ -36,9 +38,15 @@ func (p *Plugin) begin(verb string, args *skel.CmdArgs) *run {
 		now = time.Now
 	}
 	t := now()
-	r := &run{verb: verb, args: args, start: t, last: t, now: now, stderr: p.Stderr}
-	r.log = slog.New(slog.NewJSONHandler(r.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	r := &run{verb: verb, args: args, start: t, last: t, now: now, stderr: p.Stderr,
+		build: []any{slog.String("version", p.Version), slog.String("commit", p.Commit)}}
+	r.log = r.logger(r.stderr, slog.LevelError)
 	return r
+}
+
+// logger writes JSON records at level and above to w, each with the build.
+func (r *run) logger(w io.Writer, level slog.Leveler) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})).With(r.build...)
 }
 
 // useConfig switches the log to the configured file and level. The file is
@@ -46,7 +54,7 @@ func (p *Plugin) begin(verb string, args *skel.CmdArgs) *run {
 // between invocations.
 func (r *run) useConfig(cfg *config.Config) {
 	if cfg.LogFile == "" {
-		r.log = slog.New(slog.NewJSONHandler(r.stderr, &slog.HandlerOptions{Level: max(cfg.LogLevel, slog.LevelError)}))
+		r.log = r.logger(r.stderr, max(cfg.LogLevel, slog.LevelError))
 		return
 	}
 	f, err := os.OpenFile(cfg.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
@@ -56,7 +64,7 @@ func (r *run) useConfig(cfg *config.Config) {
 	}
 	r.closer = f
 	r.logFile = cfg.LogFile
-	r.log = slog.New(slog.NewJSONHandler(f, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	r.log = r.logger(f, cfg.LogLevel)
 	r.fact("podNamespace", cfg.Args.PodNamespace)
 	r.fact("podName", cfg.Args.PodName)
 	r.fact("deviceID", cfg.DeviceID)
