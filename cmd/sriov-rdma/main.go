@@ -28,7 +28,8 @@ func main() {
 	// A runtime never passes arguments; an operator types "inspect" or
 	// "--version".
 	if len(os.Args) > 1 && os.Args[1] == "inspect" {
-		os.Exit(inspect.Run(os.Args[2:], os.Stdout, os.Stderr))
+		build := &inspect.Build{Version: buildVersion, Commit: buildCommit}
+		os.Exit(inspect.CLI{Options: inspect.Options{Build: build}}.Run(os.Args[2:], os.Stdout, os.Stderr))
 	}
 	if len(os.Args) == 2 && (os.Args[1] == "--version" || os.Args[1] == "version") {
 		fmt.Printf("sriov-rdma %s (commit %s)\n", buildVersion, buildCommit)

@@ -46,7 +46,33 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	return CLI{}.Run(args, stdout, stderr)
 }
 
+// Failure is the "error" object of --json output: fleet collection pipes
+// stdout, so a node that cannot be inspected still answers in JSON.
+type Failure struct {
+	// Kind is one of not-root, usage, no-sriov, no-vfs, sysfs.
+	Kind     string `json:"kind"`
+	Message  string `json:"message"`
+	ExitCode int    `json:"exitCode"`
+}
+
+// Failure kinds.
+const (
+	FailNotRoot = "not-root"
+	FailUsage   = "usage"
+	FailNoSRIOV = "no-sriov"
+	FailNoVFs   = "no-vfs"
+	FailSysfs   = "sysfs"
+)
+
+// Output is what --json prints: the report (as much of it as was read)
+// and, when inspect failed, the error.
+type Output struct {
+	*Report
+	Error *Failure `json:"error,omitempty"`
+}
+
 // Run parses args, collects and prints the report; it returns the exit code.
+// With --json, stdout carries one JSON document whatever happens.
 func (c CLI) Run(args []string, stdout, stderr io.Writer) int {
 	o := c.Options
 	fs := flag.NewFlagSet("sriov-rdma inspect", flag.ContinueOnError)
@@ -55,7 +81,7 @@ func (c CLI) Run(args []string, stdout, stderr io.Writer) int {
 		_, _ = fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
 	}
-	asJSON := fs.Bool("json", false, "print the report as JSON")
+	asJSON := fs.Bool("json", false, "print the report as JSON; errors too, as an \"error\" object")
 	var dirs []string
 	fs.Func("state-dir", "a state directory to read journals from, repeatable (default "+config.DefaultStateDir+"); set it to each network's stateDir", func(s string) error {
 		if !filepath.IsAbs(s) {
@@ -66,16 +92,22 @@ func (c CLI) Run(args []string, stdout, stderr io.Writer) int {
 	})
 	lockDir := fs.String("lock-dir", orDefault(o.LockDir, state.DefaultLockDir), "the per-VF lock directory")
 	sysfs := fs.String("sysfs", orDefault(o.SysfsRoot, "/sys"), "the sysfs root (for tests and captured trees)")
+	fail := func(rep *Report, kind string, code int, msg string) int {
+		_, _ = fmt.Fprintln(stderr, "sriov-rdma inspect: "+msg)
+		if *asJSON || (kind == FailUsage && wantsJSON(args)) {
+			_ = WriteJSON(stdout, &Output{Report: rep, Error: &Failure{Kind: kind, Message: msg, ExitCode: code}})
+		}
+		return code
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitOK
 		}
-		return ExitUsage
+		return fail(nil, FailUsage, ExitUsage, err.Error())
 	}
 	if fs.NArg() > 0 {
-		_, _ = fmt.Fprintf(stderr, "sriov-rdma inspect: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
-		return ExitUsage
+		return fail(nil, FailUsage, ExitUsage, fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
 	}
 	if len(dirs) > 0 {
 		o.StateDirs = dirs
@@ -87,26 +119,47 @@ func (c CLI) Run(args []string, stdout, stderr io.Writer) int {
 		isRoot = func() bool { return os.Geteuid() == 0 }
 	}
 	if !isRoot() {
-		_, _ = fmt.Fprintln(stderr, "sriov-rdma inspect: "+MsgNotRoot)
-		return ExitFailure
+		return fail(nil, FailNotRoot, ExitFailure, MsgNotRoot)
 	}
 
 	rep, err := Collect(o)
-	if rep != nil {
-		write := WriteText
-		if *asJSON {
-			write = WriteJSON
-		}
-		if werr := write(stdout, rep); werr != nil {
-			_, _ = fmt.Fprintf(stderr, "sriov-rdma inspect: write report: %v\n", werr)
-			return ExitFailure
-		}
-	}
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "sriov-rdma inspect: %v\n", err)
+		kind := FailSysfs
+		switch {
+		case errors.Is(err, ErrNoSRIOV):
+			kind = FailNoSRIOV
+		case errors.Is(err, ErrNoVFs):
+			kind = FailNoVFs
+		}
+		if rep != nil && !*asJSON {
+			_ = WriteText(stdout, rep)
+		}
+		return fail(rep, kind, ExitFailure, err.Error())
+	}
+	write := WriteText
+	if *asJSON {
+		write = func(w io.Writer, r *Report) error { return WriteJSON(w, &Output{Report: r}) }
+	}
+	if werr := write(stdout, rep); werr != nil {
+		_, _ = fmt.Fprintf(stderr, "sriov-rdma inspect: write report: %v\n", werr)
 		return ExitFailure
 	}
 	return ExitOK
+}
+
+// wantsJSON reports whether args ask for --json even though they did not
+// parse: a bad flag next to --json still gets a JSON answer.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		switch a {
+		case "-json", "--json", "-json=true", "--json=true", "-json=1", "--json=1":
+			return true
+		}
+	}
+	return false
 }
 
 func orDefault(s, def string) string {

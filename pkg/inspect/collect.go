@@ -14,6 +14,7 @@ import (
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/rdma"
 	"github.com/sriov-rdma/sriov-rdma/pkg/state"
+	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 )
 
 // DefaultBootIDFile is the kernel's per-boot random ID; journals record it.
@@ -25,6 +26,13 @@ type ModeReader interface {
 	NetnsMode() (string, error)
 }
 
+// VFLister lists the PF-side settings of every VF of a PF, by VF index;
+// vf.Kernel is the real one and wraps vf.ErrNoVFInfo when the driver
+// reports none.
+type VFLister interface {
+	List(pf string) ([]vf.State, error)
+}
+
 // Options says where Collect reads. Zero fields take the node's defaults.
 type Options struct {
 	SysfsRoot  string     // "/sys"
@@ -32,6 +40,10 @@ type Options struct {
 	LockDir    string     // state.DefaultLockDir
 	BootIDFile string     // DefaultBootIDFile
 	RDMA       ModeReader // rdma.Kernel{}
+	// VFs reads a PF's VF settings over netlink (RTM_GETLINK: read-only).
+	VFs VFLister // vf.Kernel{}
+	// Build is the inspecting binary's version and commit, reported as is.
+	Build *Build
 	// NetnsAlive reports whether a journal's netns path still names a
 	// namespace; nil uses the plugin's own rule (ns.GetNS).
 	NetnsAlive func(path string) bool
@@ -52,6 +64,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RDMA == nil {
 		o.RDMA = rdma.Kernel{}
+	}
+	if o.VFs == nil {
+		o.VFs = vf.Kernel{}
 	}
 	if o.NetnsAlive == nil {
 		o.NetnsAlive = state.NetnsAlive
@@ -91,6 +106,7 @@ func Collect(opts Options) (*Report, error) {
 		vfs:      map[string]bool{},
 	}
 	c.rep = &Report{
+		Plugin:        o.Build,
 		StateDirs:     cleanAll(o.StateDirs),
 		LockDir:       o.LockDir,
 		PFs:           []PF{},
@@ -259,6 +275,7 @@ func (c *collector) describePF(info pfInfo) PF {
 		}
 		pf.VFs = append(pf.VFs, c.describeVF(i, filepath.Base(target)))
 	}
+	c.readPFSide(&pf)
 	return pf
 }
 
@@ -296,6 +313,7 @@ func (c *collector) describeVF(index int, addr string) VF {
 		}
 	}
 	v.RoCEv2 = c.roceOf(v.RDMA)
+	c.readNetdev(&v, owner)
 	return v
 }
 

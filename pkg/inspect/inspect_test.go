@@ -20,6 +20,7 @@ import (
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci/fixture"
 	"github.com/sriov-rdma/sriov-rdma/pkg/rdma"
 	"github.com/sriov-rdma/sriov-rdma/pkg/state"
+	vfnl "github.com/sriov-rdma/sriov-rdma/pkg/vf"
 )
 
 const (
@@ -122,7 +123,19 @@ func (nd *node) options() inspect.Options {
 		LockDir:    nd.locks,
 		BootIDFile: nd.boot,
 		RDMA:       fakeMode{mode: rdma.ModeExclusive},
+		VFs:        fakeVFs{},
 	}
+}
+
+// fakeVFs answers netlink's VF dump from a map; any other PF's driver
+// reports no VF settings, as a veth's would.
+type fakeVFs map[string][]vfnl.State
+
+func (f fakeVFs) List(pf string) ([]vfnl.State, error) {
+	if s, ok := f[pf]; ok {
+		return s, nil
+	}
+	return nil, fmt.Errorf("pf %s: %w", pf, vfnl.ErrNoVFInfo)
 }
 
 // busyNode has a VF in every state, and journals no VF explains.

@@ -9,8 +9,9 @@ import (
 	"text/tabwriter"
 )
 
-// WriteJSON prints the report for machines: indented, one trailing newline.
-func WriteJSON(w io.Writer, r *Report) error {
+// WriteJSON prints a report or an Output for machines: indented, one
+// trailing newline.
+func WriteJSON(w io.Writer, r any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
@@ -53,6 +54,9 @@ func WriteText(w io.Writer, r *Report) error {
 				string(v.State), dash(v.Owner.pod()), dash(shortContainer(v.Owner)), dash(ifName(v.Owner)), dash(note))
 		}
 		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if err := writeSettings(tw, pf); err != nil {
 			return err
 		}
 	}
@@ -121,4 +125,38 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// writeSettings is a PF's second table: each VF's PF-side settings, MTU,
+// GUID and the RoCE v2 GID index its pod uses.
+func writeSettings(tw *tabwriter.Writer, pf PF) error {
+	_, _ = fmt.Fprintln(tw)
+	if pf.PFSideNote != "" {
+		_, _ = fmt.Fprintf(tw, "PF-side settings: none shown, %s\n", pf.PFSideNote)
+	}
+	_, _ = fmt.Fprintln(tw, strings.Join([]string{"VF", "ADMIN MAC", "VLAN", "QOS", "PROTO", "SPOOFCHK", "TRUST", "LINK", "TX MIN/MAX", "MTU", "GUID", "GID INDEX"}, "\t"))
+	for _, v := range pf.VFs {
+		cells := []string{strconv.Itoa(v.Index), "-", "-", "-", "-", "-", "-", "-", "-"}
+		if p := v.PFSide; p != nil {
+			cells = []string{strconv.Itoa(v.Index), dash(p.AdminMAC), strconv.Itoa(p.VLAN), strconv.Itoa(p.QoS), dash(p.VLANProto),
+				onOff(p.SpoofChk), onOff(p.Trust), dash(p.LinkState), fmt.Sprintf("%d/%d", p.MinTxRate, p.MaxTxRate)}
+		}
+		mtu, gid := "-", "-"
+		if v.MTU > 0 {
+			mtu = strconv.Itoa(v.MTU)
+		}
+		if v.RoCEv2GIDIndex != nil {
+			gid = strconv.Itoa(*v.RoCEv2GIDIndex)
+		}
+		cells = append(cells, mtu, dash(v.GUID), gid)
+		_, _ = fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	return tw.Flush()
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }

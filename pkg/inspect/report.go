@@ -50,6 +50,9 @@ var (
 
 // Report is everything inspect shows; --json prints it as is.
 type Report struct {
+	// Plugin is the build of the sriov-rdma binary that inspected the
+	// node; nil when the caller did not say.
+	Plugin             *Build    `json:"plugin,omitempty"`
 	RDMANetnsMode      string    `json:"rdmaNetnsMode"`
 	RDMANetnsModeError string    `json:"rdmaNetnsModeError,omitempty"`
 	BootID             string    `json:"bootID"`
@@ -62,6 +65,12 @@ type Report struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
+// Build names a plugin binary: its version and commit.
+type Build struct {
+	Version string `json:"version"`
+	Commit  string `json:"commit"`
+}
+
 // PF is a physical function and its enabled VFs.
 type PF struct {
 	PCI      string `json:"pci"`
@@ -69,7 +78,10 @@ type PF struct {
 	Driver   string `json:"driver,omitempty"`
 	NumVFs   int    `json:"numVFs"`
 	TotalVFs int    `json:"totalVFs"`
-	VFs      []VF   `json:"vfs"`
+	// PFSideNote says why the VFs show no PF-side settings (the driver
+	// reports none over netlink, or reading them failed).
+	PFSideNote string `json:"pfSideNote,omitempty"`
+	VFs        []VF   `json:"vfs"`
 }
 
 // VF is one virtual function.
@@ -86,10 +98,35 @@ type VF struct {
 	RoCEv2 string `json:"roceV2,omitempty"`
 	State  State  `json:"state"`
 	Owner  *Owner `json:"owner,omitempty"`
+	// PFSide is what the PF says of the VF over netlink; nil when its
+	// driver reports nothing.
+	PFSide *PFSide `json:"pfSide,omitempty"`
+	// MTU of the VF's netdev: read on the host, or from the ADD result
+	// when the netdev is in a pod. 0 when unknown.
+	MTU int `json:"mtu,omitempty"`
+	// GUID is an InfiniBand VF's port GUID (from its IPoIB address on
+	// the host, from the journal when it is in a pod).
+	GUID string `json:"guid,omitempty"`
+	// RoCEv2GIDIndex is the GID index the pod's address uses, as ADD
+	// found it (NCCL_IB_GID_INDEX); nil when ADD found none.
+	RoCEv2GIDIndex *int `json:"roceV2GIDIndex,omitempty"`
 	// Note says why a VF is stale, or anything else odd about it.
 	Note string `json:"note,omitempty"`
 	// Error is set when sysfs could not describe the VF.
 	Error string `json:"error,omitempty"`
+}
+
+// PFSide is a VF's PF-side settings, as `ip link show <pf>` lists them.
+type PFSide struct {
+	AdminMAC  string `json:"adminMAC"`
+	VLAN      int    `json:"vlan"`
+	QoS       int    `json:"vlanQoS"`
+	VLANProto string `json:"vlanProto"`
+	SpoofChk  bool   `json:"spoofchk"`
+	Trust     bool   `json:"trust"`
+	LinkState string `json:"linkState"`
+	MinTxRate int    `json:"minTxRateMbps"`
+	MaxTxRate int    `json:"maxTxRateMbps"`
 }
 
 // RDMADevice is an RDMA device of a VF.
