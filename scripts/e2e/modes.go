@@ -30,5 +30,7 @@ func modes() map[string]mode {
 		"hostile": {hostileVFs, hostileMode},
 		// Issue 6's measurement harness (scripts/bench.sh).
 		"bench": {benchVFs(), runBench},
+		// The Kubernetes lane (scripts/k8s/lane.sh).
+		"k8s": {k8sVFs, k8sMode},
 	}
 }
