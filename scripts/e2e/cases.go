@@ -16,7 +16,7 @@ import (
 // cases, in the order of issue 3. Each uses its own VFs, networks and pods,
 // so one failing does not change what the next sees; the runner checks the
 // node is back to its baseline after each.
-var cases = []tcase{
+var cases = slices.Concat([]tcase{
 	{"add", "cnitool ADD of a NAD-shaped config puts the VF in the pod as asked", caseAdd},
 	{"ping", "two pods on two VFs ping each other over their VF interfaces", casePing},
 	{"check", "CHECK passes, then fails naming the MAC changed by hand", caseCheck},
@@ -28,7 +28,7 @@ var cases = []tcase{
 	{"gc", "GC with one of two pods valid restores only the other; cnitool gc leaves nothing; STATUS", caseGC},
 	{"versions", "cniVersion 0.4.0 and 1.0.0 configs both work, results converted", caseVersions},
 	{"userspace", "a VF bound to vfio-pci (DPDK): addresses reported, no netdev moved, DEL releases", caseUserspace},
-}
+}, hardeningCases)
 
 // 1. ADD the way Multus delegates: top-level deviceID and pciBusID, the
 // pod's identity in CNI_ARGS, the MAC through runtimeConfig.
