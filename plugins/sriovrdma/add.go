@@ -77,6 +77,9 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 		}
 	}()
 	ipamDone := a.startIPAM() // the IPAM exec overlaps the kernel's moves
+	if err = a.undo.step("vf-mac", a.restoreVFMAC, a.setVFMAC); err != nil {
+		return err
+	}
 	if err = a.undo.step("pf-settings", a.restorePF, a.applyPF); err != nil {
 		return err
 	}

@@ -423,13 +423,48 @@ func ipamCall(rec *state.Record, netns string) ipam.Call {
 	}
 }
 
+// setVFMAC gives the VF netdev the pod's MAC from the VF's own side, while
+// it is still on the host and before the PF's settings. Drivers such as igb
+// refuse a VF's own MAC change once the PF has set an administrative MAC
+// (even to the same value) unless the VF is trusted; written in this order,
+// the PF already reports the VF's MAC as asked and applyPF does not set it
+// again, so the pod's MAC needs neither trust nor a driver reload.
+func (a *attachment) setVFMAC() error {
+	if a.rec.Mode == state.ModeUserspace || a.cfg.MAC == nil || strings.EqualFold(a.cfg.MAC.String(), a.rec.Orig.MAC) {
+		return nil
+	}
+	return a.p.Links.SetMAC(a.host, a.hostNetdev, a.cfg.MAC)
+}
+
+// restoreVFMAC puts the original MAC back on the VF netdev while it is on
+// the host; once it has moved, the netdev's return home restores it.
+func (a *attachment) restoreVFMAC() error {
+	l, err := a.p.Links.Get(a.host, a.hostNetdev)
+	if errors.Is(err, netdev.ErrNotFound) || (err == nil && !isOurs(l, a.rec)) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s on the host: %w", a.hostNetdev, err)
+	}
+	return a.p.restoreLinkAttrs(a.host, a.hostNetdev, a.rec)
+}
+
 // applyPF sets the PF-side settings; a refusal names the setting and the
-// driver.
+// driver. The VF's state is read again first: setVFMAC may have changed the
+// MAC the PF reports.
 func (a *attachment) applyPF() error {
 	if a.rec.WantVF == nil {
 		return nil
 	}
-	err := vf.Apply(a.p.VFs, a.rec.PFNetdev, a.rec.VFIndex, *a.rec.Orig.VF, *a.rec.WantVF)
+	cur := *a.rec.Orig.VF
+	if a.cfg.MAC != nil {
+		live, err := a.p.VFs.Get(a.rec.PFNetdev, a.rec.VFIndex)
+		if err != nil {
+			return fmt.Errorf("read VF %d of PF %s: %w", a.rec.VFIndex, a.rec.PFNetdev, err)
+		}
+		cur = live
+	}
+	err := vf.Apply(a.p.VFs, a.rec.PFNetdev, a.rec.VFIndex, cur, *a.rec.WantVF)
 	var se *vf.SettingError
 	if errors.As(err, &se) {
 		code := types.ErrInternal
@@ -441,8 +476,12 @@ func (a *attachment) applyPF() error {
 	return err
 }
 
+// restorePF undoes the PF-side settings. The VF's own MAC goes back first,
+// while the PF still holds no administrative MAC: then the PF already
+// reports the original MAC and sets none, which on igb would lock the VF
+// out of its own MAC (see setVFMAC).
 func (a *attachment) restorePF() error {
-	return a.p.restorePF(a.r, a.rec)
+	return errors.Join(a.restoreVFMAC(), a.p.restorePF(a.r, a.rec))
 }
 
 // rdmaToPod moves hardware RDMA devices into the pod before the netdev: on
@@ -532,9 +571,18 @@ func (a *attachment) setLinkAttrs() error {
 		return nil
 	}
 	name := a.args.IfName
-	if a.cfg.MAC != nil && !strings.EqualFold(a.cfg.MAC.String(), a.rec.Orig.MAC) {
-		if err := a.p.Links.SetMAC(a.pod, name, a.cfg.MAC); err != nil {
-			return err
+	if a.cfg.MAC != nil {
+		// Usually set already on the host (setVFMAC); a driver that
+		// resets it on the move, or a PF whose admin MAC the netdev only
+		// takes at probe, leaves it to set here.
+		l, err := a.p.Links.Get(a.pod, name)
+		if err != nil {
+			return fmt.Errorf("read %s in the pod: %w", name, err)
+		}
+		if !strings.EqualFold(a.cfg.MAC.String(), l.MAC) {
+			if err := a.p.Links.SetMAC(a.pod, name, a.cfg.MAC); err != nil {
+				return err
+			}
 		}
 	}
 	if a.cfg.MTU != 0 && a.cfg.MTU != a.rec.Orig.MTU {

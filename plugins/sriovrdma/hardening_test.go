@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,9 +17,11 @@ import (
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
+	"github.com/sriov-rdma/sriov-rdma/pkg/vf/vftest"
 )
 
 // physical makes the node's VF netdevs behave as real VF netdevs do where
@@ -554,5 +559,73 @@ func TestWarningsGoToStderrWithoutLogFile(t *testing.T) {
 	}
 	if err := n.del(p, conf); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// igbLinks models igb/igbvf's rule for a VF's own MAC: once the PF has set
+// an administrative MAC (ndo_set_vf_mac), the VF's request to change its
+// MAC is refused, even to the same value, unless the VF is trusted. A change
+// the VF may make is registered with the PF, which then reports it as the
+// VF's MAC.
+type igbLinks struct {
+	Links
+	vfs     *vftest.Fake
+	byIndex map[int]int // netdev ifindex -> VF index on pf0
+}
+
+func (l igbLinks) SetMAC(in ns.NetNS, name string, mac net.HardwareAddr) error {
+	a, err := l.Links.Get(in, name)
+	if err != nil {
+		return err
+	}
+	idx, isVF := l.byIndex[a.Index]
+	if isVF {
+		st := l.vfs.State("pf0", idx)
+		adminSet := slices.ContainsFunc(l.vfs.Calls(), func(c string) bool { return strings.HasPrefix(c, fmt.Sprintf("set-mac pf0 %d ", idx)) })
+		if adminSet && !st.Trust {
+			return fmt.Errorf("set mac %s on %s: %w", mac, name, unix.EADDRNOTAVAIL)
+		}
+	}
+	if err := l.Links.SetMAC(in, name, mac); err != nil {
+		return err
+	}
+	if isVF {
+		st := l.vfs.State("pf0", idx)
+		st.MAC = mac.String()
+		l.vfs.Set("pf0", idx, st)
+	}
+	return nil
+}
+
+// A pod MAC on an untrusted igb VF: the VF sets its own MAC first, so the PF
+// never holds an administrative MAC that would lock the VF out, and DEL puts
+// both the netdev's and the PF's view of the MAC back exactly.
+func TestPodMACOnAnUntrustedVF(t *testing.T) {
+	n := newNode(t, nodeOpts{vfs: 1})
+	byIndex := map[int]int{links(t, n.host)["vf0"].Index: 0}
+	n.p.Links = igbLinks{n.p.Links, n.vfs, byIndex}
+	// As on igb, the PF reports the VF's own MAC.
+	st := n.vfs.State("pf0", 0)
+	st.MAC = links(t, n.host)["vf0"].MAC
+	n.vfs.Set("pf0", 0, st)
+	before := n.snapshot()
+	p := n.newPod("pod-a")
+	const mac = "02:00:00:00:0f:01"
+	conf := n.conf(0, map[string]any{"mac": mac, "vlan": 12})
+	res, err := n.add(p, conf)
+	if err != nil {
+		t.Fatalf("ADD with a MAC on an untrusted VF: %v", err)
+	}
+	if res.Interfaces[0].Mac != mac || links(t, p.ns)["net1"].MAC != mac {
+		t.Errorf("pod MAC %s (result %s), want %s", links(t, p.ns)["net1"].MAC, res.Interfaces[0].Mac, mac)
+	}
+	if got := n.vfs.State("pf0", 0); got.MAC != mac || got.Trust || got.VLAN != 12 {
+		t.Errorf("PF view %+v, want MAC %s, trust off, vlan 12", got, mac)
+	}
+	if err := n.del(p, conf); err != nil {
+		t.Fatalf("DEL: %v", err)
+	}
+	if d := n.snapshot().diff(before); d != "" {
+		t.Errorf("node after DEL differs:\n%s", d)
 	}
 }
