@@ -43,9 +43,9 @@ func (p *Plugin) Check(args *skel.CmdArgs) (err error) {
 	if rec.Phase != state.PhaseCommitted {
 		return cniError(types.ErrInternal, "attachment %s is not complete (phase %s)", rec.Key(), rec.Phase)
 	}
-	pod, err := ns.GetNS(args.Netns)
+	pod, err := openNetns(args.Netns)
 	if err != nil {
-		return cniError(types.ErrInvalidNetNS, "open pod netns %q: %v", args.Netns, err)
+		return err
 	}
 	defer func() { _ = pod.Close() }()
 

@@ -159,8 +159,8 @@ func caseRDMA(t *T) {
 	d := t.pluginRun("ADD", conf, p.cid, p.netns, "net1", p.cniArgs())
 	if e, err := parseError(d.stdout); d.ok() || err != nil {
 		t.Errorf("direct ADD with rdma: required: %s (%v)", d, err)
-	} else if e.Code != 50 || !strings.Contains(e.Msg, "RDMA") {
-		t.Errorf("direct ADD with rdma: required: code %d msg %q, want code 50 naming RDMA", e.Code, e.Msg)
+	} else if e.Code != 100 || !strings.Contains(e.Msg, "RDMA") {
+		t.Errorf("direct ADD with rdma: required: code %d msg %q, want code 100 naming RDMA", e.Code, e.Msg)
 	}
 	t.vfHome(v)
 	t.noIPs(req)
@@ -278,8 +278,8 @@ func caseBusy(t *T) {
 	d := t.pluginRun("ADD", mustJSON(t.netconf(net, "1.0.0", v, nil)), pb.cid, pb.netns, "net1", pb.cniArgs())
 	if e, err := parseError(d.stdout); d.ok() || err != nil {
 		t.Errorf("direct ADD of a busy VF: %s (%v)", d, err)
-	} else if e.Code != 999 || !strings.Contains(e.Msg, "busy") {
-		t.Errorf("direct ADD of a busy VF: code %d msg %q, want 999 naming busy", e.Code, e.Msg)
+	} else if e.Code != 101 || !strings.Contains(e.Msg, "busy") {
+		t.Errorf("direct ADD of a busy VF: code %d msg %q, want 101 naming busy", e.Code, e.Msg)
 	}
 	// kubelet sends DEL after a failed ADD.
 	t.mustCNI("del", net, pb, "net1", "")
