@@ -536,8 +536,10 @@ func (a *attachment) configureAddresses(res *current.Result) error {
 	return a.p.Addr.Configure(a.pod, a.args.IfName, res)
 }
 
-// podResult is the CNI result: one interface, the VF in the pod as it now
-// is, with every address pointing at it.
+// podResult is this attachment's part of the CNI result: one interface,
+// the VF in the pod as it now is, with every IPAM address pointing at it.
+// It is what the addresses are configured from and the journal records;
+// chainResult puts it after a prevResult.
 func (a *attachment) podResult(ipamRes *current.Result) (*current.Result, error) {
 	itf := &current.Interface{Name: a.args.IfName, Sandbox: a.args.Netns, PciID: a.dev.Addr}
 	if a.rec.Mode == state.ModeUserspace {
