@@ -39,6 +39,13 @@ func (p *Plugin) Check(args *skel.CmdArgs) (err error) {
 	if err != nil {
 		return err
 	}
+	// A pod whose netns is gone is a container that does not exist (3),
+	// whatever its journal says.
+	pod, err := openNetns(args.Netns)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = pod.Close() }()
 	store := state.Store{Dir: cfg.StateDir}
 	rec, err := store.Read(args.ContainerID, args.IfName)
 	if err != nil {
@@ -47,11 +54,6 @@ func (p *Plugin) Check(args *skel.CmdArgs) (err error) {
 	if rec.Phase != state.PhaseCommitted {
 		return cniError(types.ErrInternal, "attachment %s is not complete (phase %s)", rec.Key(), rec.Phase)
 	}
-	pod, err := openNetns(args.Netns)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = pod.Close() }()
 
 	var problems []string
 	if rec.Mode != state.ModeUserspace {

@@ -108,3 +108,26 @@ func checkWith(n *node, p *pod, conf []byte, prev any) error {
 	}
 	return n.inHost(func() error { return n.p.Check(n.args(p, b)) })
 }
+
+// CHECK of a pod whose netns is gone: the container does not exist (3).
+func TestCheckOfAGonePod(t *testing.T) {
+	n := newNode(t, nodeOpts{vfs: 1})
+	p := n.newPod("pod-a")
+	conf := n.conf(0, nil)
+	res := n.mustAdd(p, conf)
+	args := n.args(p, conf)
+	deleteNS(t, p.ns)
+	var c map[string]any
+	if err := json.Unmarshal(conf, &c); err != nil {
+		t.Fatal(err)
+	}
+	c["prevResult"] = res
+	args.StdinData, _ = json.Marshal(c)
+	err := n.inHost(func() error { return n.p.Check(args) })
+	if err == nil || cniCode(t, err) != CodeNoContainer {
+		t.Fatalf("CHECK of a pod whose netns is gone = %v, want code 3", err)
+	}
+	if err := n.del(p, conf); err != nil {
+		t.Fatalf("DEL: %v", err)
+	}
+}

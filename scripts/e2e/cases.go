@@ -28,6 +28,12 @@ var cases = []tcase{
 	{"gc", "GC with one of two pods valid restores only the other; cnitool gc leaves nothing; STATUS", caseGC},
 	{"versions", "cniVersion 0.4.0 and 1.0.0 configs both work, results converted", caseVersions},
 	{"userspace", "a VF bound to vfio-pci (DPDK): addresses reported, no netdev moved, DEL releases", caseUserspace},
+	{"prevresult", "ADD after another plugin passes its prevResult on (0.4.0, 1.0.0, 1.1.0), the VF appended", casePrevResult},
+	{"check-chain", "CHECK allows a later plugin's MTU, reported or not; a change by hand still fails", caseCheckChain},
+	{"version", "VERSION answers in the cniVersion it is asked in", caseVersion},
+	{"error-objects", "error objects carry the netconf's cniVersion, else 1.1.0", caseErrorObjects},
+	{"spec-codes", "codes below 100 only with the spec's meaning: a gone netns is 3, a bad one 4", caseSpecCodes},
+	{"chain", "cnitool: loopback, sriov-rdma (mtu 1400), tuning (mtu 1300): all interfaces, CHECK passes, DEL restores", caseChain},
 }
 
 // 1. ADD the way Multus delegates: top-level deviceID and pciBusID, the
