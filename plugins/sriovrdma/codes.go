@@ -1,6 +1,7 @@
 package sriovrdma
 
 import (
+	"errors"
 	"path/filepath"
 
 	"github.com/containernetworking/cni/pkg/types"
@@ -70,10 +71,11 @@ func openNetns(path string) (ns.NetNS, error) {
 		return nil, cniError(CodeInvalidEnv, "CNI_NETNS %q: must be an absolute path to a network namespace", path)
 	}
 	n, err := ns.GetNS(path)
-	switch err.(type) {
-	case nil:
+	var gone ns.NSPathNotExistErr
+	switch {
+	case err == nil:
 		return n, nil
-	case ns.NSPathNotExistErr:
+	case errors.As(err, &gone):
 		return nil, cniError(CodeNoContainer, "CNI_NETNS %q does not exist: the pod's network namespace is gone", path)
 	default:
 		return nil, cniError(CodeInvalidEnv, "CNI_NETNS %q: %v", path, err)
