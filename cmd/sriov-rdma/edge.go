@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/cni/pkg/version"
@@ -20,6 +21,14 @@ import (
 // skel on the same stdin; serve prints its error and returns the exit
 // status.
 func serve(getenv func(string) string, stdin io.Reader, stdout io.Writer, info version.PluginInfo, dispatch func(stdin []byte) *types.Error) int {
+	if getenv("CNI_COMMAND") == "" {
+		// Run by hand: skel prints what the binary is. stdin, maybe a
+		// terminal, is not read (dispatch gets nil), as skel does not.
+		if e := dispatch(nil); e != nil {
+			return printError(stdout, newest(info), specCode(e))
+		}
+		return 0
+	}
 	data, err := io.ReadAll(stdin)
 	if err != nil {
 		return printError(stdout, errorVersion(nil, info), types.NewError(sriovrdma.CodeIOFailure, fmt.Sprintf("read stdin: %v", err), ""))
@@ -134,6 +143,16 @@ func printError(w io.Writer, cniVersion string, e *types.Error) int {
 		fmt.Fprintf(os.Stderr, "sriov-rdma: print error %q: %v\n", e.Error(), err)
 	}
 	return 1
+}
+
+// stdinFor is what serve reads as stdin: VERSION run by hand at a terminal
+// reads nothing instead of waiting for input, since its cniVersion is
+// optional (the newest is answered without one).
+func stdinFor(cmd string, f *os.File) io.Reader {
+	if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); cmd == "VERSION" && err == nil {
+		return strings.NewReader("")
+	}
+	return f
 }
 
 // refeedStdin puts data back on file descriptor 0 for skel, which reads

@@ -161,3 +161,39 @@ func TestRefeedStdin(t *testing.T) {
 		t.Errorf("read back %d bytes, want the %d written", len(got), len(data))
 	}
 }
+
+// failReader fails the test when read.
+type failReader struct{ t *testing.T }
+
+func (r failReader) Read([]byte) (int, error) {
+	r.t.Error("stdin was read")
+	return 0, io.EOF
+}
+
+// Run by hand, without CNI_COMMAND: skel prints what the binary is, and
+// stdin, maybe a terminal, is not waited on.
+func TestRunByHandDoesNotReadStdin(t *testing.T) {
+	var out bytes.Buffer
+	var got []byte
+	got = []byte("unset")
+	rc := serve(env(""), failReader{t}, &out, config.VersionInfo(), func(stdin []byte) *types.Error {
+		got = stdin
+		return nil
+	})
+	if rc != 0 || out.Len() != 0 || got != nil {
+		t.Errorf("exit %d, printed %q, dispatch got %q; want 0, nothing, nil", rc, out.String(), got)
+	}
+}
+
+func TestStdinForReadsPipes(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = r.Close(); _ = w.Close() }()
+	for _, cmd := range []string{"VERSION", "ADD"} {
+		if got := stdinFor(cmd, r); got != io.Reader(r) {
+			t.Errorf("%s with a pipe on stdin reads %T, want the pipe", cmd, got)
+		}
+	}
+}

@@ -37,9 +37,12 @@ func main() {
 		Status: p.Status,
 	}
 	info := config.VersionInfo()
-	os.Exit(serve(os.Getenv, os.Stdin, os.Stdout, info, func(stdin []byte) *types.Error {
-		if err := refeedStdin(stdin); err != nil {
-			return types.NewError(sriovrdma.CodeIOFailure, fmt.Sprintf("stdin: %v", err), "")
+	stdin := stdinFor(os.Getenv("CNI_COMMAND"), os.Stdin)
+	os.Exit(serve(os.Getenv, stdin, os.Stdout, info, func(stdin []byte) *types.Error {
+		if stdin != nil { // nil: serve did not read it, and skel will not
+			if err := refeedStdin(stdin); err != nil {
+				return types.NewError(sriovrdma.CodeIOFailure, fmt.Sprintf("stdin: %v", err), "")
+			}
 		}
 		return skel.PluginMainFuncsWithError(funcs, info, "CNI sriov-rdma plugin "+buildVersion)
 	}))
