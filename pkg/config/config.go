@@ -62,10 +62,18 @@ type Config struct {
 	VF  VFSettings
 	// RDMA defaults to RDMAAuto.
 	RDMA RDMAPolicy
-	// StateDir defaults to DefaultStateDir; always absolute and clean.
-	StateDir string
-	// LogFile is "" for no log file; otherwise absolute and clean.
+	// StateDir defaults to DefaultStateDir; always absolute, clean and
+	// below StateRoot, one of the node's state roots.
+	StateDir  string
+	StateRoot string
+	// LogFile is "" for no log file; otherwise absolute, clean and below
+	// LogRoot, one of the node's log roots.
 	LogFile string
+	LogRoot string
+	// DeviceInfoFile is runtimeConfig.CNIDeviceInfoFile ("" for none),
+	// below DeviceInfoRoot.
+	DeviceInfoFile string
+	DeviceInfoRoot string
 	// LogLevel defaults to slog.LevelInfo.
 	LogLevel slog.Level
 	// IPAMType is ipam.type; "" means no IPAM.

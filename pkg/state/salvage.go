@@ -150,6 +150,14 @@ func (s *salvager) value(path string, tok json.Token) {
 		r.Orig.IfIndex = atoi(v)
 	case "original.up":
 		r.Orig.Up = v == "true"
+	case "original.parentDev":
+		r.Orig.ParentDev = v
+	case "deviceInfoFile":
+		r.DeviceInfoFile = v
+	case "deviceInfoRoot":
+		r.DeviceInfoRoot = v
+	case "deviceInfoOwned":
+		r.DeviceInfoOwned = v == "true"
 	case "ipam.type":
 		r.IPAM.Type = v
 	case "ipam.args":

@@ -20,11 +20,14 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 
 	// 1. Parse and validate everything. Nothing on the host changes before
 	// the config is known to be valid.
-	cfg, err := config.Load(args.StdinData, args.Args)
+	cfg, err := config.LoadWith(args.StdinData, args.Args, p.Options)
 	if err != nil {
 		return err
 	}
-	r.useConfig(cfg)
+	r.useConfig(cfg, p.NodeErr)
+	if e := config.CheckIfName(args.IfName); e != nil {
+		return e
+	}
 	// In a chain, what the plugins before this one made is passed on.
 	prev, err := chainPrev(cfg)
 	if err != nil {

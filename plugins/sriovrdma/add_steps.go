@@ -75,11 +75,12 @@ func (a *attachment) survey() error {
 		Driver:       dev.Driver,
 		LinkType:     dev.LinkType,
 		Orig: state.Original{
-			Netdev:  orig.Name,
-			MAC:     orig.MAC,
-			MTU:     orig.MTU,
-			IfIndex: orig.Index,
-			Up:      orig.Up,
+			Netdev:    orig.Name,
+			MAC:       orig.MAC,
+			MTU:       orig.MTU,
+			IfIndex:   orig.Index,
+			Up:        orig.Up,
+			ParentDev: orig.ParentDev,
 		},
 		IPAM: state.IPAM{
 			Type:   a.cfg.IPAMType,
@@ -89,7 +90,11 @@ func (a *attachment) survey() error {
 		},
 		// Journalled before the file exists, so a crash after writing it
 		// still leaves DEL its path.
-		DeviceInfoFile: a.cfg.Net.RuntimeConfig.CNIDeviceInfoFile,
+		DeviceInfoFile: a.cfg.DeviceInfoFile,
+		DeviceInfoRoot: a.cfg.DeviceInfoRoot,
+	}
+	if err := a.surveyDeviceInfo(); err != nil {
+		return err
 	}
 	if err := a.surveyIB(); err != nil {
 		return err
@@ -156,8 +161,8 @@ func (a *attachment) surveyIB() error {
 	if cfg.MAC != nil {
 		return cniError(types.ErrUnsupportedField, "mac %s: VF %s is InfiniBand; its address comes from its GUID: set guid instead", cfg.MAC, dev.Addr)
 	}
-	if cfg.VF.VLAN != nil || cfg.VF.QoS != nil || cfg.VF.Proto != nil || cfg.VF.SpoofChk != nil || cfg.VF.Trust != nil || cfg.VF.MinTxRate != nil || cfg.VF.MaxTxRate != nil {
-		field, val := firstPFSetting(cfg.VF)
+	if asked := withoutUntagged(cfg.VF); asked.VLAN != nil || asked.QoS != nil || asked.Proto != nil || asked.SpoofChk != nil || asked.Trust != nil || asked.MinTxRate != nil || asked.MaxTxRate != nil {
+		field, val := firstPFSetting(asked)
 		return cniError(types.ErrUnsupportedField, "%s %s: VF %s is InfiniBand; only link_state and guid apply (use pkey partitions in the subnet manager instead of VLANs)", field, val, dev.Addr)
 	}
 	if cfg.GUID == nil {
@@ -198,7 +203,7 @@ func (a *attachment) surveyPF() error {
 				"mac %s: VF %s is bound to %s and its PF %s (driver %s) reports no VF settings over netlink, so nothing can set its MAC; remove mac",
 				asked.MAC, dev.Addr, dev.Driver, orEmpty(dev.PFNetdev), orEmpty(dev.PFDriver))
 		}
-		if field, val := firstPFSetting(asked); field != "" {
+		if field, val := firstPFSetting(withoutUntagged(asked)); field != "" {
 			return cniError(types.ErrUnsupportedField,
 				"%s %s: PF %s (driver %s) reports no VF settings over netlink, so VF %d of %s cannot take it; remove %q from the config or use a PF whose driver supports VF settings",
 				field, val, orEmpty(dev.PFNetdev), orEmpty(dev.PFDriver), dev.VFIndex, dev.Addr, field)
@@ -250,6 +255,17 @@ func desiredVF(cur vf.State, asked config.VFSettings) vf.State {
 		w.MaxTxRate = *asked.MaxTxRate
 	}
 	return w
+}
+
+// withoutUntagged drops "vlan": 0 (with no priority and no protocol) from
+// what a PF without VF settings, or an InfiniBand VF, is asked: it means
+// untagged, which such a VF already is. sriov-network-operator renders it
+// into every network.
+func withoutUntagged(s config.VFSettings) config.VFSettings {
+	if s.VLAN != nil && *s.VLAN == 0 && (s.QoS == nil || *s.QoS == 0) && s.Proto == nil {
+		s.VLAN, s.QoS = nil, nil
+	}
+	return s
 }
 
 // firstPFSetting names the first setting that only the PF can apply.
@@ -450,16 +466,27 @@ func (a *attachment) rdmaHome() error {
 	return a.p.hardRDMAHome(a.r, a.rec, a.host, a.pod)
 }
 
-// netdevToPod moves the VF netdev into the pod and renames it in one request.
+// netdevToPod moves the VF netdev into the pod and renames it in one
+// request. The link is then known by the index the kernel reports, not by
+// the name asked for: a name the kernel did not keep fails ADD, and the
+// rollback finds the VF by that index.
 func (a *attachment) netdevToPod() error {
 	if a.rec.Mode == state.ModeUserspace {
 		return nil
 	}
-	return a.p.Links.MoveRename(a.host, a.hostNetdev, a.pod, a.args.IfName)
+	moved, err := a.p.Links.MoveRename(a.host, a.hostNetdev, a.pod, a.args.IfName)
+	if err != nil {
+		return err
+	}
+	a.rec.PodIfIndex = moved.Index
+	if moved.Name != a.args.IfName {
+		return fmt.Errorf("the kernel named VF netdev %s %q in the pod, not %q as asked", a.hostNetdev, moved.Name, a.args.IfName)
+	}
+	return nil
 }
 
 func (a *attachment) netdevHome() error {
-	return a.p.netdevHome(a.r, a.rec, a.host, a.pod)
+	return a.p.netdevHome(a.r, a.rec, a.host, a.pod, 0)
 }
 
 // softRDMAInPod re-creates a software RDMA device on the VF, now in the pod:
@@ -609,13 +636,31 @@ func (a *attachment) findRoCEv2GID(res *current.Result) error {
 	return nil
 }
 
-// writeDeviceInfo writes the device-info file Multus asked for.
-func (a *attachment) writeDeviceInfo() error {
-	path := a.rec.DeviceInfoFile
-	if path == "" {
+// surveyDeviceInfo records whether the device-info file is this
+// attachment's to remove: a file the device plugin wrote first, which ADD
+// merges into, is left for Multus, which removes it.
+func (a *attachment) surveyDeviceInfo() error {
+	if a.rec.DeviceInfoFile == "" {
 		return nil
 	}
-	return devinfo.Write(path, devinfo.PCI{
+	exists, err := a.deviceInfo().Exists()
+	if err != nil {
+		return cniError(types.ErrInvalidNetworkConfig, "runtimeConfig.CNIDeviceInfoFile: %v", err)
+	}
+	a.rec.DeviceInfoOwned = !exists
+	return nil
+}
+
+func (a *attachment) deviceInfo() devinfo.File {
+	return devinfo.File{Root: a.rec.DeviceInfoRoot, Path: a.rec.DeviceInfoFile}
+}
+
+// writeDeviceInfo writes the device-info file Multus asked for.
+func (a *attachment) writeDeviceInfo() error {
+	if a.rec.DeviceInfoFile == "" {
+		return nil
+	}
+	return a.deviceInfo().Write(devinfo.PCI{
 		PCIAddress:     a.rec.DeviceID,
 		RDMADevice:     podRDMADevice(a.rec),
 		PFPCIAddress:   a.rec.PFAddr,
@@ -624,7 +669,7 @@ func (a *attachment) writeDeviceInfo() error {
 }
 
 func (a *attachment) removeDeviceInfo() error {
-	return devinfo.Remove(a.cfg.Net.RuntimeConfig.CNIDeviceInfoFile)
+	return removeDeviceInfo(a.rec)
 }
 
 // applyGUID gives an InfiniBand VF its GUID. mlx5 takes it at the VF's next

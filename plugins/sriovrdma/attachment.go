@@ -68,7 +68,7 @@ func (p *Plugin) open(r *run, cfg *config.Config, args *skel.CmdArgs, dev *pci.D
 	if err != nil {
 		return nil, cniError(types.ErrIOFailure, "read boot id: %v", err)
 	}
-	store := state.Store{Dir: cfg.StateDir}
+	store := state.Store{Dir: cfg.StateDir, Root: cfg.StateRoot}
 	if err := store.Init(); err != nil {
 		return nil, cniError(types.ErrIOFailure, "stateDir %s: %v", cfg.StateDir, err)
 	}
@@ -110,6 +110,14 @@ func (a *attachment) lockAndClaim() error {
 		if err := a.p.claimFrom(a.r, a.host, a.boot, owner, a.journal, a.dev.Addr); err != nil {
 			return err
 		}
+		// Restoring the previous owner may have renamed the VF's netdev
+		// home (the kernel returned it as "net1" or "dev12") or re-created
+		// it: what was resolved before the lock is stale.
+		dev, err := a.p.resolve(a.dev.Addr)
+		if err != nil {
+			return err
+		}
+		a.dev, a.hostNetdev = dev, dev.Netdev
 	}
 	a.free = true // until the journal names this attachment as the owner
 	return nil

@@ -30,11 +30,11 @@ func (p *Plugin) Check(args *skel.CmdArgs) (err error) {
 	r := p.begin("CHECK", args)
 	defer func() { err = r.finish(err) }()
 
-	cfg, err := config.Load(args.StdinData, args.Args)
+	cfg, err := config.LoadWith(args.StdinData, args.Args, p.Options)
 	if err != nil {
 		return err
 	}
-	r.useConfig(cfg)
+	r.useConfig(cfg, p.NodeErr)
 	prev, err := prevResult(cfg)
 	if err != nil {
 		return err
@@ -46,7 +46,7 @@ func (p *Plugin) Check(args *skel.CmdArgs) (err error) {
 		return err
 	}
 	defer func() { _ = pod.Close() }()
-	store := state.Store{Dir: cfg.StateDir}
+	store := state.Store{Dir: cfg.StateDir, Root: cfg.StateRoot}
 	rec, err := store.Read(args.ContainerID, args.IfName)
 	if err != nil {
 		return cniError(types.ErrInternal, "no attachment of container %s interface %s is recorded in %s: %v", args.ContainerID, args.IfName, cfg.StateDir, err)

@@ -53,7 +53,7 @@ func Codes() []CodeUse {
 		{CodeIOFailure, "the state directory, a journal, a lock or sysfs cannot be read or written"},
 		{CodeDecoding, "the netconf is not a JSON object"},
 		{CodeInvalidConfig, "a bad field (names the field, the value, what is allowed), a path outside the allowed roots, an unknown PCI address, a PF or non-VF address, a bad or missing prevResult"},
-		{CodeTryAgainLater, "another operation on the same VF did not finish within 10 s, or DEL found the VF in limbo (pod netns gone, namespace still alive); try again"},
+		{CodeTryAgainLater, "another operation on the same VF did not finish within 10 s, or the VF is in limbo (its pod's netns path is gone, the namespace not yet): DEL and GC keep the journal, ADD of the VF waits; try again"},
 		{CodeNotAvailable, "STATUS only: the plugin cannot serve ADD now (stateDir not writable, rdma: required without an exclusive-mode RDMA subsystem)"},
 		{CodeRDMAUnavailable, "ADD with rdma: required, and the node or VF cannot give the RDMA device to the pod"},
 		{CodeDeviceBusy, "the VF belongs to another live pod (names it), or its netdev is not on the host"},

@@ -69,9 +69,9 @@ type faultyLinks struct {
 	inj *injector
 }
 
-func (f faultyLinks) MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string) error {
+func (f faultyLinks) MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string) (netdev.Attrs, error) {
 	if err := f.inj.hit("link-move " + name + " " + newName); err != nil {
-		return err
+		return netdev.Attrs{}, err
 	}
 	return f.Links.MoveRename(from, name, to, newName)
 }

@@ -26,7 +26,10 @@ import (
 // change never happened or was already undone, so restore finishes what a
 // crashed ADD or DEL left. The caller holds the VF's lock and has checked
 // that the attachment still owns the VF.
-func (p *Plugin) restore(r *run, host ns.NetNS, boot string, rec *state.Record, journal string) error {
+//
+// wait bounds the wait for a VF netdev still on its way back from a pod
+// netns whose path is gone (see ErrInLimbo); 0 looks once.
+func (p *Plugin) restore(r *run, host ns.NetNS, boot string, rec *state.Record, journal string, wait time.Duration) error {
 	released := p.startReleaseIP(rec)
 	p.fault("del:after-ipam")
 	var devErr error
@@ -36,14 +39,14 @@ func (p *Plugin) restore(r *run, host ns.NetNS, boot string, rec *state.Record, 
 		r.log.Info("journal from an earlier boot: address released, device left as the reboot made it",
 			"journal", rec.Key(), "bootID", rec.BootID)
 	} else {
-		devErr = p.restoreDevice(r, host, rec)
+		devErr = p.restoreDevice(r, host, rec, wait)
 	}
 	ipErr := released()
 	r.mark("ipam-wait")
 	if err := errors.Join(ipErr, devErr); err != nil {
 		return err
 	}
-	if err := devinfo.Remove(rec.DeviceInfoFile); err != nil {
+	if err := removeDeviceInfo(rec); err != nil {
 		return err
 	}
 	p.fault("del:before-journal-remove")
@@ -52,6 +55,15 @@ func (p *Plugin) restore(r *run, host ns.NetNS, boot string, rec *state.Record, 
 	}
 	r.mark("journal")
 	return nil
+}
+
+// removeDeviceInfo removes the device-info file if this attachment created
+// it; one the device plugin wrote first is Multus's to remove.
+func removeDeviceInfo(rec *state.Record) error {
+	if !rec.DeviceInfoOwned || rec.DeviceInfoRoot == "" {
+		return nil
+	}
+	return devinfo.File{Root: rec.DeviceInfoRoot, Path: rec.DeviceInfoFile}.Remove()
 }
 
 // startReleaseIP starts IPAM DEL in the background and returns a wait for
@@ -79,13 +91,22 @@ func (p *Plugin) releaseIP(rec *state.Record) error {
 	return nil
 }
 
+// ErrInLimbo: the pod netns's path is gone but the VF netdev has not come
+// back to the host: a process still holds the namespace, or the kernel is
+// still tearing it down. The journal must stay until it is back.
+var ErrInLimbo = errors.New("VF netdev has not come back from the pod netns")
+
 // restoreDevice brings the VF home: RDMA devices first (looked up inside the
 // pod), then the netdev under its original name, then software RDMA devices
-// re-created on it, then the PF-side settings.
-func (p *Plugin) restoreDevice(r *run, host ns.NetNS, rec *state.Record) error {
+// re-created on it, then the PF-side settings. What is gone for good (the
+// VF itself) counts as restored.
+func (p *Plugin) restoreDevice(r *run, host ns.NetNS, rec *state.Record, wait time.Duration) error {
+	if p.vfGone(r, rec) {
+		return nil
+	}
 	pod, err := ns.GetNS(rec.Netns)
 	if err != nil {
-		pod = nil // gone: the kernel already returned a real VF to the host
+		pod = nil // gone: the kernel returns a real VF to the host
 		r.log.Info("pod netns gone", "netns", rec.Netns, "reason", err)
 	} else {
 		defer func() { _ = pod.Close() }()
@@ -99,7 +120,7 @@ func (p *Plugin) restoreDevice(r *run, host ns.NetNS, rec *state.Record) error {
 		errs = append(errs, err)
 	}
 	if rec.Mode != state.ModeUserspace {
-		if err := p.netdevHome(r, rec, host, pod); err != nil {
+		if err := p.netdevHome(r, rec, host, pod, wait); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -112,6 +133,26 @@ func (p *Plugin) restoreDevice(r *run, host ns.NetNS, rec *state.Record) error {
 	}
 	r.mark("restore")
 	return errors.Join(errs...)
+}
+
+// vfGone reports a VF that no longer exists (sriov_numvfs lowered, the PF's
+// driver reloaded): nothing of it is left to restore, and waiting for it
+// would hang the pod's deletion forever. It also follows a PF renamed since
+// ADD, found by its PCI address.
+func (p *Plugin) vfGone(r *run, rec *state.Record) bool {
+	dev, err := p.Devices.Resolve(rec.DeviceID)
+	switch {
+	case errors.Is(err, pci.ErrNotFound):
+		r.log.Warn("VF no longer exists on this node (its PF's VFs were removed or its driver reloaded); nothing of it left to restore",
+			"device", rec.DeviceID, "pf", rec.PFAddr, "netdev", rec.Orig.Netdev)
+		return true
+	case err != nil:
+		r.log.Warn("cannot read the VF from sysfs; restoring from the journal", "device", rec.DeviceID, "error", err)
+	case rec.PFAddr != "" && dev.PFAddr == rec.PFAddr && dev.PFNetdev != rec.PFNetdev:
+		r.log.Info("PF netdev renamed since ADD; restoring through its current name", "pf", rec.PFAddr, "was", rec.PFNetdev, "now", dev.PFNetdev)
+		rec.PFNetdev = dev.PFNetdev
+	}
+	return false
 }
 
 // hardRDMAHome moves hardware RDMA devices back from the pod. The request
@@ -201,18 +242,33 @@ func (p *Plugin) recreateSoftRDMA(r *run, rec *state.Record, host ns.NetNS, netd
 }
 
 // netdevHome finds the VF's netdev wherever it is — in the pod under
-// CNI_IFNAME, already home, or returned by the kernel under another name
-// when the pod netns went away — and puts it back under its original name
-// with its original MAC, MTU and state, then re-creates software RDMA
-// devices on it. A VF netdev found nowhere (a virtual stand-in destroyed
-// with its namespace) is logged, not an error: there is nothing to return.
-func (p *Plugin) netdevHome(r *run, rec *state.Record, host, pod ns.NetNS) error {
+// CNI_IFNAME or another name the kernel gave it, already home, or returned
+// by the kernel under another name when the pod netns went away — and puts
+// it back under its original name with its original MAC, MTU and state,
+// then re-creates software RDMA devices on it.
+//
+// A VF netdev found nowhere is an error while the pod netns is reachable
+// (the journal stays). With the pod netns gone, a netdev with a bus device
+// comes back once the kernel has torn the namespace down: it is waited for,
+// up to wait, and then ErrInLimbo keeps the journal for a retried DEL. A
+// virtual stand-in (no bus device) is destroyed with its namespace: logged,
+// nothing to return.
+func (p *Plugin) netdevHome(r *run, rec *state.Record, host, pod ns.NetNS, wait time.Duration) error {
 	name, err := p.findAndReturn(r, rec, host, pod)
 	if err != nil {
 		return err
 	}
+	if name == "" && pod == nil && rec.Orig.ParentDev != "" {
+		if name, err = p.awaitReturn(r, rec, host, wait); err != nil {
+			return err
+		}
+	}
 	if name == "" {
-		r.log.Warn("VF netdev not found in the pod or on the host; nothing to return", "device", rec.DeviceID, "netdev", rec.Orig.Netdev)
+		if pod != nil {
+			return fmt.Errorf("VF %s netdev is neither in the pod (as %s or by its index) nor on the host (as %s or by its PCI address)",
+				rec.DeviceID, rec.IfName, rec.Orig.Netdev)
+		}
+		r.log.Warn("VF netdev not found on the host, and a virtual netdev dies with its namespace; nothing to return", "device", rec.DeviceID, "netdev", rec.Orig.Netdev)
 		return nil
 	}
 	if err := p.restoreLinkAttrs(host, name, rec); err != nil {
@@ -221,25 +277,90 @@ func (p *Plugin) netdevHome(r *run, rec *state.Record, host, pod ns.NetNS) error
 	return p.recreateSoftRDMA(r, rec, host, name)
 }
 
+// awaitReturn waits, up to wait, for the kernel to return the VF netdev to
+// the host, and renames it home.
+func (p *Plugin) awaitReturn(r *run, rec *state.Record, host ns.NetNS, wait time.Duration) (string, error) {
+	start := time.Now()
+	pause := 5 * time.Millisecond
+	for {
+		name, err := p.findOnHost(r, rec, host)
+		if err != nil || name != "" {
+			if name != "" {
+				r.log.Info("VF netdev came back from the pod netns", "device", rec.DeviceID, "after", time.Since(start).Round(time.Millisecond).String())
+			}
+			return name, err
+		}
+		if time.Since(start) >= wait {
+			return "", fmt.Errorf("%w: VF %s is not back on the host %s after the path of pod netns %s went away; a process may still hold that namespace",
+				ErrInLimbo, rec.DeviceID, time.Since(start).Round(time.Millisecond), rec.Netns)
+		}
+		time.Sleep(min(pause, max(wait-time.Since(start), time.Millisecond)))
+		pause = min(2*pause, 100*time.Millisecond)
+	}
+}
+
 func (p *Plugin) findAndReturn(r *run, rec *state.Record, host, pod ns.NetNS) (string, error) {
 	if pod != nil {
-		l, err := p.Links.Get(pod, rec.IfName)
-		switch {
-		case err == nil && isOurs(l, rec):
+		l, found, err := p.findInPod(r, rec, pod)
+		if err != nil {
+			return "", err
+		}
+		if found {
 			home, herr := p.homeName(r, rec, host)
 			if herr != nil {
 				return "", herr
 			}
-			if err := p.Links.MoveRename(pod, rec.IfName, host, home); err != nil {
-				return "", fmt.Errorf("return netdev %s home as %s: %w", rec.IfName, home, err)
+			if _, err := p.Links.MoveRename(pod, l.Name, host, home); err != nil {
+				return "", fmt.Errorf("return netdev %s home as %s: %w", l.Name, home, err)
 			}
 			return home, nil
-		case err == nil:
-			r.log.Warn("interface in the pod is not this VF; left alone", "ifname", rec.IfName, "parentDev", l.ParentDev, "index", l.Index)
-		case !errors.Is(err, netdev.ErrNotFound):
-			return "", fmt.Errorf("look up %s in the pod: %w", rec.IfName, err)
 		}
 	}
+	return p.findOnHost(r, rec, host)
+}
+
+// findInPod looks for the VF in the pod: under CNI_IFNAME, else by its bus
+// device or its index, in case the kernel named it otherwise.
+func (p *Plugin) findInPod(r *run, rec *state.Record, pod ns.NetNS) (netdev.Attrs, bool, error) {
+	l, err := p.Links.Get(pod, rec.IfName)
+	switch {
+	case err == nil && isOurs(l, rec):
+		return l, true, nil
+	case err == nil:
+		r.log.Warn("interface in the pod is not this VF; left alone", "ifname", rec.IfName, "parentDev", l.ParentDev, "index", l.Index)
+	case !errors.Is(err, netdev.ErrNotFound):
+		return l, false, fmt.Errorf("look up %s in the pod: %w", rec.IfName, err)
+	}
+	all, err := p.Links.List(pod)
+	if err != nil {
+		return netdev.Attrs{}, false, fmt.Errorf("list the pod's links: %w", err)
+	}
+	for _, c := range all {
+		if c.Name == rec.IfName {
+			continue
+		}
+		if (c.ParentDev != "" && c.ParentDev == rec.DeviceID) || (c.ParentDev == "" && rec.Orig.ParentDev == "" && c.Index == podIndex(rec)) {
+			r.log.Warn("VF found in the pod under another name than CNI_IFNAME", "ifname", rec.IfName, "name", c.Name, "index", c.Index)
+			return c, true, nil
+		}
+	}
+	return netdev.Attrs{}, false, nil
+}
+
+// podIndex is the VF netdev's index in the pod: the one the kernel
+// reported after the move, else the host index, which a move keeps unless
+// the pod already used it.
+func podIndex(rec *state.Record) int {
+	if rec.PodIfIndex != 0 {
+		return rec.PodIfIndex
+	}
+	return rec.Orig.IfIndex
+}
+
+// findOnHost finds the VF netdev on the host, under its original name or,
+// returned by the kernel under another, by its PCI address, and renames it
+// home. "" when it is not there.
+func (p *Plugin) findOnHost(r *run, rec *state.Record, host ns.NetNS) (string, error) {
 	if l, err := p.Links.Get(host, rec.Orig.Netdev); err == nil && isOurs(l, rec) {
 		return l.Name, nil
 	}
@@ -337,6 +458,13 @@ func (p *Plugin) restorePF(r *run, rec *state.Record) error {
 		return nil
 	}
 	rep, err := vf.RestoreReport(p.VFs, rec.PFNetdev, rec.VFIndex, *rec.Orig.VF)
+	if errors.Is(err, vf.ErrNoVFInfo) {
+		// The PF no longer lists the VF (its VFs were re-created, its netdev
+		// is gone): there are no settings left to put back.
+		r.log.Warn("PF reports no settings for the VF any more; PF-side settings not restored",
+			"device", rec.DeviceID, "pf", rec.PFNetdev, "vf", rec.VFIndex, "error", err)
+		return nil
+	}
 	if rep.FallbackMAC != "" {
 		r.log.Warn("driver refused the original admin MAC; set a unique locally administered MAC instead",
 			"device", rec.DeviceID, "pf", rec.PFNetdev, "vf", rec.VFIndex, "original", rec.Orig.VF.MAC, "fallbackMAC", rep.FallbackMAC)
