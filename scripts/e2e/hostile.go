@@ -118,7 +118,7 @@ func hostileInputs(conf func(set map[string]any) []byte, v vfSpec, podNetns, hos
 		{name: "deviceID an unknown VF", stdin: conf(map[string]any{"deviceID": unknownVF, "pciBusID": nil}), code: 7, subs: []string{unknownVF}},
 		{name: "missing deviceID", stdin: conf(map[string]any{"deviceID": nil, "pciBusID": nil}), code: 7, subs: []string{"deviceID"}},
 		{name: "ipam.type a path", stdin: conf(map[string]any{"ipam": map[string]any{"type": "../../../bin/sh"}}), code: 7, subs: []string{"ipam.type"}},
-		{name: "ipam without type", stdin: conf(map[string]any{"ipam": map[string]any{}}), code: 7, subs: []string{"ipam.type"}},
+		{name: "ipam without type", stdin: conf(map[string]any{"ipam": map[string]any{"subnet": "10.0.0.0/24"}}), code: 7, subs: []string{"ipam.type"}},
 		{name: "name with a slash", stdin: conf(map[string]any{"name": "../hostile"}), code: 7, subs: []string{"name"}},
 
 		// The plugin's own files.
