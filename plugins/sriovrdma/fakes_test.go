@@ -172,6 +172,18 @@ func (f *fakeRDMA) addSoft(name, typ, netdevName string) error {
 	return nil
 }
 
+// nsDied does what the kernel does with the RDMA devices of a dying
+// namespace (rdma_dev_exit_net): they go back to the initial one.
+func (f *fakeRDMA) nsDied(dead ns.NetNS) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, d := range f.devs {
+		if !d.soft && d.ns == nsIno(dead) {
+			d.ns = nsIno(f.host)
+		}
+	}
+}
+
 // purge destroys software devices whose netdev left its namespace.
 func (f *fakeRDMA) purge() {
 	for name, d := range f.devs {

@@ -42,6 +42,7 @@ type node struct {
 	lockDir  string
 	logFile  string
 	pf       fixture.PF
+	driver   vftest.Driver
 	vfs      *vftest.Fake
 	rdma     *fakeRDMA
 	ipam     *fakeIPAM
@@ -76,7 +77,7 @@ func newNode(t *testing.T, o nodeOpts) *node {
 	if o.driver.Name == "" {
 		o.driver = vftest.Full
 	}
-	n := &node{t: t, inj: &injector{}}
+	n := &node{t: t, inj: &injector{}, driver: o.driver}
 	n.host = newNS(t)
 	n.fabric = newNS(t)
 	n.sys = t.TempDir()
