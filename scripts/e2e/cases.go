@@ -16,7 +16,7 @@ import (
 // cases, in the order of issue 3. Each uses its own VFs, networks and pods,
 // so one failing does not change what the next sees; the runner checks the
 // node is back to its baseline after each.
-var cases = []tcase{
+var cases = slices.Concat([]tcase{
 	{"add", "cnitool ADD of a NAD-shaped config puts the VF in the pod as asked", caseAdd},
 	{"ping", "two pods on two VFs ping each other over their VF interfaces", casePing},
 	{"check", "CHECK passes, then fails naming the MAC changed by hand", caseCheck},
@@ -34,7 +34,7 @@ var cases = []tcase{
 	{"error-objects", "error objects carry the netconf's cniVersion, else 1.1.0", caseErrorObjects},
 	{"spec-codes", "codes below 100 only with the spec's meaning: a gone netns is 3, a bad one 4", caseSpecCodes},
 	{"chain", "cnitool: loopback, sriov-rdma (mtu 1400), tuning (mtu 1300): all interfaces, CHECK passes, DEL restores", caseChain},
-}
+}, hardeningCases)
 
 // 1. ADD the way Multus delegates: top-level deviceID and pciBusID, the
 // pod's identity in CNI_ARGS, the MAC through runtimeConfig.
