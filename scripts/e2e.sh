@@ -10,7 +10,7 @@
 #   -v     print every command the lane runs
 #   -list  list the cases
 # Prints PASS/FAIL per case and "N passed, N failed"; exits 1 on any failure.
-# Needs root. Installs the pinned cnitool and host-local into .tools/bin
+# Needs root. Installs the pinned cnitool, host-local, loopback and tuning into .tools/bin
 # (git-ignored) with go install, and iproute2 with apt-get if ip is missing.
 set -euo pipefail
 

@@ -28,6 +28,11 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 	if e := config.CheckIfName(args.IfName); e != nil {
 		return e
 	}
+	// In a chain, what the plugins before this one made is passed on.
+	prev, err := chainPrev(cfg)
+	if err != nil {
+		return err
+	}
 	r.mark("parse")
 
 	// 2. Resolve the VF from sysfs: PF, VF index, netdev, RDMA devices.
@@ -116,12 +121,13 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 		return err
 	}
 
-	// 6. Commit: the journal records the result; then print it.
+	// 6. Commit: the journal records this attachment's part of the result;
+	// then print it after whatever the plugins before it made.
 	if err = a.undo.step("commit", nil, func() error { return a.commit(result) }); err != nil {
 		return err
 	}
 	a.reclaimVanished()
-	return p.printResult(result, cfg.Net.CNIVersion)
+	return p.printResult(chainResult(prev, result), cfg.Net.CNIVersion)
 }
 
 // abort rolls ADD back. When every undo succeeded the VF is free again and

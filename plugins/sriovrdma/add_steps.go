@@ -112,7 +112,7 @@ func (a *attachment) surveyNetdev() (netdev.Attrs, error) {
 	orig, err := a.p.Links.Get(a.host, dev.Netdev)
 	if err != nil {
 		if errors.Is(err, netdev.ErrNotFound) {
-			return orig, cniError(types.ErrInternal, "VF %s netdev %s is not in the host netns: another pod or plugin holds it", dev.Addr, dev.Netdev)
+			return orig, cniError(CodeDeviceBusy, "VF %s netdev %s is not in the host netns: another pod or plugin holds it", dev.Addr, dev.Netdev)
 		}
 		return orig, cniError(types.ErrInternal, "read VF %s netdev %s: %v", dev.Addr, dev.Netdev, err)
 	}
@@ -129,7 +129,7 @@ func (a *attachment) surveyNetdev() (netdev.Attrs, error) {
 func (a *attachment) refuseForUserspace() error {
 	dev := a.dev
 	if a.cfg.RDMA == config.RDMARequired {
-		return cniError(types.ErrPluginNotAvailable, "rdma: required, but VF %s is bound to %s and has no kernel RDMA device; use rdma auto or off", dev.Addr, dev.Driver)
+		return cniError(CodeRDMAUnavailable, "rdma: required, but VF %s is bound to %s and has no kernel RDMA device; use rdma auto or off", dev.Addr, dev.Driver)
 	}
 	if a.cfg.GUID != nil || a.cfg.PKey != 0 {
 		return cniError(types.ErrUnsupportedField, "guid/pkey: VF %s is bound to %s; InfiniBand GUIDs need its kernel driver", dev.Addr, dev.Driver)
@@ -320,7 +320,7 @@ func (a *attachment) planRDMA() error {
 	if len(a.dev.RDMA) == 0 {
 		reason := fmt.Sprintf("VF %s has no RDMA device (no infiniband/ entry under its PCI function, no rxe/siw device on %s)", a.dev.Addr, a.dev.Netdev)
 		if policy == config.RDMARequired {
-			return cniError(types.ErrPluginNotAvailable, "rdma: required, but %s", reason)
+			return cniError(CodeRDMAUnavailable, "rdma: required, but %s", reason)
 		}
 		a.r.log.Info("RDMA skipped, attachment is netdev-only", "reason", reason)
 		return nil
@@ -332,7 +332,7 @@ func (a *attachment) planRDMA() error {
 			reason = "this kernel has no RDMA subsystem (RDMA netlink unavailable: ib_core not loaded or not built)"
 		}
 		if policy == config.RDMARequired {
-			return cniError(types.ErrPluginNotAvailable, "rdma: required, but %s, so RDMA device %s cannot be given to the pod", reason, names)
+			return cniError(CodeRDMAUnavailable, "rdma: required, but %s, so RDMA device %s cannot be given to the pod", reason, names)
 		}
 		a.r.log.Warn("RDMA skipped, attachment is netdev-only", "reason", reason, "rdmaDevices", names)
 		return nil
@@ -342,7 +342,7 @@ func (a *attachment) planRDMA() error {
 	if mode != rdma.ModeExclusive {
 		reason := "the RDMA subsystem is in shared netns mode, where RDMA devices cannot be moved into a pod; switch the node to exclusive mode with `rdma system set netns exclusive` while no pod netns exists (e.g. at boot), or load ib_core with netns_mode=0"
 		if policy == config.RDMARequired {
-			return cniError(types.ErrPluginNotAvailable, "rdma: required, but %s", reason)
+			return cniError(CodeRDMAUnavailable, "rdma: required, but %s", reason)
 		}
 		a.r.log.Warn("RDMA device not moved, attachment is netdev-only", "reason", reason, "rdmaDevices", names)
 		return nil
@@ -552,6 +552,9 @@ func (a *attachment) softRDMAInPod() error {
 			a.rec.RDMAInPod = false
 			return nil
 		}
+		if errors.Is(err, rdma.ErrMoveUnsupported) {
+			return cniError(CodeRDMAUnavailable, "rdma: required, but this kernel cannot move %s device %s into the pod: %v", d.Type, d.Name, err)
+		}
 		if err != nil {
 			return fmt.Errorf("move RDMA device %s into the pod: %w", d.Name, err)
 		}
@@ -608,8 +611,10 @@ func (a *attachment) configureAddresses(res *current.Result) error {
 	return a.p.Addr.Configure(a.pod, a.args.IfName, res)
 }
 
-// podResult is the CNI result: one interface, the VF in the pod as it now
-// is, with every address pointing at it.
+// podResult is this attachment's part of the CNI result: one interface,
+// the VF in the pod as it now is, with every IPAM address pointing at it.
+// It is what the addresses are configured from and the journal records;
+// chainResult puts it after a prevResult.
 func (a *attachment) podResult(ipamRes *current.Result) (*current.Result, error) {
 	itf := &current.Interface{Name: a.args.IfName, Sandbox: a.args.Netns, PciID: a.dev.Addr}
 	if a.rec.Mode == state.ModeUserspace {
@@ -668,7 +673,7 @@ func (a *attachment) findRoCEv2GID(res *current.Result) error {
 	idx, err := a.p.RDMA.RoCEv2GIDIndex(in, dev, ips, a.p.GIDWait)
 	if err != nil {
 		if a.cfg.RDMA == config.RDMARequired {
-			return cniError(types.ErrPluginNotAvailable, "rdma: required, but %v within %s; confirm the NIC has RoCE v2 enabled", err, a.p.GIDWait)
+			return cniError(CodeRDMAUnavailable, "rdma: required, but %v within %s; confirm the NIC has RoCE v2 enabled", err, a.p.GIDWait)
 		}
 		a.r.log.Warn("no RoCE v2 GID for the pod's address; confirm the NIC has RoCE v2 enabled", "rdma", dev, "error", err)
 		return nil

@@ -162,19 +162,19 @@ const nsGetNSType = 0xb703
 // into the node's namespace would "move" the VF in place and hold it for a
 // pod that never dies.
 func openPodNetns(path string, host ns.NetNS) (ns.NetNS, error) {
-	pod, err := ns.GetNS(path)
+	pod, err := openNetns(path)
 	if err != nil {
-		return nil, cniError(types.ErrInvalidNetNS, "CNI_NETNS %q: %v", path, err)
+		return nil, err
 	}
 	typ, err := unix.IoctlRetInt(int(pod.Fd()), nsGetNSType)
 	if err != nil || typ != unix.CLONE_NEWNET {
 		_ = pod.Close()
-		return nil, cniError(types.ErrInvalidNetNS, "CNI_NETNS %q is not a network namespace", path)
+		return nil, cniError(CodeInvalidEnv, "CNI_NETNS %q is not a network namespace", path)
 	}
 	var a, b unix.Stat_t
 	if unix.Fstat(int(pod.Fd()), &a) == nil && unix.Fstat(int(host.Fd()), &b) == nil && a.Ino == b.Ino && a.Dev == b.Dev {
 		_ = pod.Close()
-		return nil, cniError(types.ErrInvalidNetNS, "CNI_NETNS %q is the node's own network namespace; give the pod's", path)
+		return nil, cniError(CodeInvalidEnv, "CNI_NETNS %q is the node's own network namespace; give the pod's", path)
 	}
 	return pod, nil
 }

@@ -42,7 +42,7 @@ func (p *Plugin) claimFrom(r *run, host ns.NetNS, boot, owner, self, device stri
 		return p.reclaim(r, host, boot, rec, owner)
 	}
 	if rec.BootID == boot && state.NetnsAlive(rec.Netns) {
-		return cniError(types.ErrInternal, "device %s is busy: %v, in use by pod %s/%s (container %s, interface %s)",
+		return cniError(CodeDeviceBusy, "device %s is busy: %v, in use by pod %s/%s (container %s, interface %s)",
 			device, ErrDeviceBusy, rec.PodNamespace, rec.PodName, rec.ContainerID, rec.IfName)
 	}
 	r.log.Warn("reclaiming VF from an attachment whose pod is gone", "device", device, "owner", owner, "netns", rec.Netns)

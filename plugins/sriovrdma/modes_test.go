@@ -60,7 +60,7 @@ func TestUserspaceVFRefusals(t *testing.T) {
 		code   uint
 		want   string
 	}{
-		{"rdma required", vftest.Full, map[string]any{"rdma": "required"}, types.ErrPluginNotAvailable, "no kernel RDMA device"},
+		{"rdma required", vftest.Full, map[string]any{"rdma": "required"}, CodeRDMAUnavailable, "no kernel RDMA device"},
 		{"mac without PF support", vftest.Driver{Name: "veth", NoVFInfo: true}, map[string]any{"mac": "02:00:00:00:00:d1"}, types.ErrUnsupportedField, "nothing can set its MAC"},
 		{"guid", vftest.Full, map[string]any{"guid": "02:00:00:00:00:00:00:01"}, types.ErrUnsupportedField, "vfio-pci"},
 	} {

@@ -28,6 +28,12 @@ var cases = slices.Concat([]tcase{
 	{"gc", "GC with one of two pods valid restores only the other; cnitool gc leaves nothing; STATUS", caseGC},
 	{"versions", "cniVersion 0.4.0 and 1.0.0 configs both work, results converted", caseVersions},
 	{"userspace", "a VF bound to vfio-pci (DPDK): addresses reported, no netdev moved, DEL releases", caseUserspace},
+	{"prevresult", "ADD after another plugin passes its prevResult on (0.4.0, 1.0.0, 1.1.0), the VF appended", casePrevResult},
+	{"check-chain", "CHECK allows a later plugin's MTU, reported or not; a change by hand still fails", caseCheckChain},
+	{"version", "VERSION answers in the cniVersion it is asked in", caseVersion},
+	{"error-objects", "error objects carry the netconf's cniVersion, else 1.1.0", caseErrorObjects},
+	{"spec-codes", "codes below 100 only with the spec's meaning: a gone netns is 3, a bad one 4", caseSpecCodes},
+	{"chain", "cnitool: loopback, sriov-rdma (mtu 1400), tuning (mtu 1300): all interfaces, CHECK passes, DEL restores", caseChain},
 }, hardeningCases)
 
 // 1. ADD the way Multus delegates: top-level deviceID and pciBusID, the
@@ -159,8 +165,8 @@ func caseRDMA(t *T) {
 	d := t.pluginRun("ADD", conf, p.cid, p.netns, "net1", p.cniArgs())
 	if e, err := parseError(d.stdout); d.ok() || err != nil {
 		t.Errorf("direct ADD with rdma: required: %s (%v)", d, err)
-	} else if e.Code != 50 || !strings.Contains(e.Msg, "RDMA") {
-		t.Errorf("direct ADD with rdma: required: code %d msg %q, want code 50 naming RDMA", e.Code, e.Msg)
+	} else if e.Code != 100 || !strings.Contains(e.Msg, "RDMA") {
+		t.Errorf("direct ADD with rdma: required: code %d msg %q, want code 100 naming RDMA", e.Code, e.Msg)
 	}
 	t.vfHome(v)
 	t.noIPs(req)
@@ -278,8 +284,8 @@ func caseBusy(t *T) {
 	d := t.pluginRun("ADD", mustJSON(t.netconf(net, "1.0.0", v, nil)), pb.cid, pb.netns, "net1", pb.cniArgs())
 	if e, err := parseError(d.stdout); d.ok() || err != nil {
 		t.Errorf("direct ADD of a busy VF: %s (%v)", d, err)
-	} else if e.Code != 999 || !strings.Contains(e.Msg, "busy") {
-		t.Errorf("direct ADD of a busy VF: code %d msg %q, want 999 naming busy", e.Code, e.Msg)
+	} else if e.Code != 101 || !strings.Contains(e.Msg, "busy") {
+		t.Errorf("direct ADD of a busy VF: code %d msg %q, want 101 naming busy", e.Code, e.Msg)
 	}
 	// kubelet sends DEL after a failed ADD.
 	t.mustCNI("del", net, pb, "net1", "")

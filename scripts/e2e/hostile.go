@@ -175,15 +175,15 @@ func hostileInputs(conf func(set map[string]any) []byte, v vfSpec, podNetns, hos
 		{name: "CNI_IFNAME already in the pod", env: env("CNI_IFNAME", "lo"), stdin: ok, code: 4, subs: []string{"lo"}},
 
 		// Netns paths that are no pod.
-		{name: "CNI_NETNS does not exist", env: env("CNI_NETNS", "/run/netns/no-such-pod"), stdin: ok, code: 8, subs: []string{"/run/netns/no-such-pod"}},
-		{name: "CNI_NETNS a regular file", env: env("CNI_NETNS", "/etc/hostname"), stdin: ok, code: 8, subs: []string{"/etc/hostname"}},
-		{name: "CNI_NETNS a file in procfs", env: env("CNI_NETNS", "/proc/version"), stdin: ok, code: 8, subs: []string{"/proc/version"}},
-		{name: "CNI_NETNS a directory", env: env("CNI_NETNS", "/run/netns"), stdin: ok, code: 8, subs: []string{"/run/netns"}},
-		{name: "CNI_NETNS relative", env: env("CNI_NETNS", filepath.Base(podNetns)), stdin: ok, code: 8},
+		{name: "CNI_NETNS does not exist", env: env("CNI_NETNS", "/run/netns/no-such-pod"), stdin: ok, code: 3, subs: []string{"/run/netns/no-such-pod"}},
+		{name: "CNI_NETNS a regular file", env: env("CNI_NETNS", "/etc/hostname"), stdin: ok, code: 4, subs: []string{"/etc/hostname"}},
+		{name: "CNI_NETNS a file in procfs", env: env("CNI_NETNS", "/proc/version"), stdin: ok, code: 4, subs: []string{"/proc/version"}},
+		{name: "CNI_NETNS a directory", env: env("CNI_NETNS", "/run/netns"), stdin: ok, code: 4, subs: []string{"/run/netns"}},
+		{name: "CNI_NETNS relative", env: env("CNI_NETNS", filepath.Base(podNetns)), stdin: ok, code: 4},
 		// The node's own netns, by the path skel compares with and by the
 		// path of a process on the node (the lane's host: this driver).
-		{name: "CNI_NETNS /proc/self/ns/net", env: env("CNI_NETNS", "/proc/self/ns/net"), stdin: ok, code: 8},
-		{name: "CNI_NETNS the node's netns", env: env("CNI_NETNS", hostNetns), stdin: ok, code: 8},
+		{name: "CNI_NETNS /proc/self/ns/net", env: env("CNI_NETNS", "/proc/self/ns/net"), stdin: ok, code: 4},
+		{name: "CNI_NETNS the node's netns", env: env("CNI_NETNS", hostNetns), stdin: ok, code: 4},
 
 		// Other verbs.
 		{name: "DEL of malformed JSON", verb: "DEL", stdin: s(`{"cniVersion": "1.0.0",`), code: 6},
@@ -228,7 +228,7 @@ func hostileMode(l *Lane, args []string) int {
 		codes[in.code]++
 	}
 	var byCode []string
-	for _, c := range []int{1, 4, 6, 7, 8, 0} {
+	for _, c := range []int{1, 3, 4, 6, 7, 0} {
 		if codes[c] > 0 {
 			byCode = append(byCode, fmt.Sprintf("code %d: %d", c, codes[c]))
 		}
