@@ -161,9 +161,11 @@ func (a *attachment) surveyIB() error {
 	if cfg.MAC != nil {
 		return cniError(types.ErrUnsupportedField, "mac %s: VF %s is InfiniBand; its address comes from its GUID: set guid instead", cfg.MAC, dev.Addr)
 	}
-	if asked := withoutUntagged(cfg.VF); asked.VLAN != nil || asked.QoS != nil || asked.Proto != nil || asked.SpoofChk != nil || asked.Trust != nil || asked.MinTxRate != nil || asked.MaxTxRate != nil {
-		field, val := firstPFSetting(asked)
-		return cniError(types.ErrUnsupportedField, "%s %s: VF %s is InfiniBand; only link_state and guid apply (use pkey partitions in the subnet manager instead of VLANs)", field, val, dev.Addr)
+	for _, s := range cfg.VF.WithoutUntagged().Asked() {
+		if !s.InfiniBand && s.Field != "mac" {
+			return cniError(types.ErrUnsupportedField, "%s %s: VF %s is InfiniBand; only %s and guid apply (use pkey partitions in the subnet manager instead of VLANs)",
+				s.Field, s.Value, dev.Addr, strings.Join(vf.InfiniBandFields(), ", "))
+		}
 	}
 	if cfg.GUID == nil {
 		return nil
@@ -203,10 +205,12 @@ func (a *attachment) surveyPF() error {
 				"mac %s: VF %s is bound to %s and its PF %s (driver %s) reports no VF settings over netlink, so nothing can set its MAC; remove mac",
 				asked.MAC, dev.Addr, dev.Driver, orEmpty(dev.PFNetdev), orEmpty(dev.PFDriver))
 		}
-		if field, val := firstPFSetting(withoutUntagged(asked)); field != "" {
-			return cniError(types.ErrUnsupportedField,
-				"%s %s: PF %s (driver %s) reports no VF settings over netlink, so VF %d of %s cannot take it; remove %q from the config or use a PF whose driver supports VF settings",
-				field, val, orEmpty(dev.PFNetdev), orEmpty(dev.PFDriver), dev.VFIndex, dev.Addr, field)
+		for _, s := range asked.WithoutUntagged().Asked() {
+			if !s.NetdevToo {
+				return cniError(types.ErrUnsupportedField,
+					"%s %s: PF %s (driver %s) reports no VF settings over netlink, so VF %d of %s cannot take it; remove %q from the config or use a PF whose driver supports VF settings",
+					s.Field, s.Value, orEmpty(dev.PFNetdev), orEmpty(dev.PFDriver), dev.VFIndex, dev.Addr, s.Field)
+			}
 		}
 		a.r.log.Info("PF reports no VF settings over netlink; PF-side work skipped", "pf", dev.PFNetdev, "driver", dev.PFDriver)
 		return nil
@@ -214,88 +218,10 @@ func (a *attachment) surveyPF() error {
 	if err != nil {
 		return cniError(types.ErrInternal, "read VF %d settings of PF %s: %v", dev.VFIndex, dev.PFNetdev, err)
 	}
-	want := desiredVF(cur, asked)
+	want := asked.Want(cur)
 	a.rec.Orig.VF = &cur
 	a.rec.WantVF = &want
 	return nil
-}
-
-// desiredVF is the PF-side state ADD sets: what the config asks for, and
-// otherwise spoof checking on and trust off whatever a previous user left,
-// so a pod never inherits the right to forge addresses.
-func desiredVF(cur vf.State, asked config.VFSettings) vf.State {
-	w := cur
-	if asked.MAC != nil {
-		w.MAC = strings.ToLower(asked.MAC.String())
-	}
-	if asked.VLAN != nil {
-		w.VLAN, w.QoS, w.Proto = *asked.VLAN, 0, vf.Proto8021Q
-		if asked.QoS != nil {
-			w.QoS = *asked.QoS
-		}
-		if asked.Proto != nil {
-			w.Proto = *asked.Proto
-		}
-	}
-	w.SpoofChk = true
-	if asked.SpoofChk != nil {
-		w.SpoofChk = *asked.SpoofChk
-	}
-	w.Trust = false
-	if asked.Trust != nil {
-		w.Trust = *asked.Trust
-	}
-	if asked.LinkState != nil {
-		w.LinkState = *asked.LinkState
-	}
-	if asked.MinTxRate != nil {
-		w.MinTxRate = *asked.MinTxRate
-	}
-	if asked.MaxTxRate != nil {
-		w.MaxTxRate = *asked.MaxTxRate
-	}
-	return w
-}
-
-// withoutUntagged drops "vlan": 0 (with no priority and no protocol) from
-// what a PF without VF settings, or an InfiniBand VF, is asked: it means
-// untagged, which such a VF already is. sriov-network-operator renders it
-// into every network.
-func withoutUntagged(s config.VFSettings) config.VFSettings {
-	if s.VLAN != nil && *s.VLAN == 0 && (s.QoS == nil || *s.QoS == 0) && s.Proto == nil {
-		s.VLAN, s.QoS = nil, nil
-	}
-	return s
-}
-
-// firstPFSetting names the first setting that only the PF can apply.
-func firstPFSetting(s config.VFSettings) (string, string) {
-	switch {
-	case s.VLAN != nil:
-		return "vlan", fmt.Sprint(*s.VLAN)
-	case s.QoS != nil:
-		return "vlanQoS", fmt.Sprint(*s.QoS)
-	case s.Proto != nil:
-		return "vlanProto", *s.Proto
-	case s.SpoofChk != nil:
-		return "spoofchk", onOff(*s.SpoofChk)
-	case s.Trust != nil:
-		return "trust", onOff(*s.Trust)
-	case s.LinkState != nil:
-		return "link_state", *s.LinkState
-	case s.MinTxRate != nil:
-		return "min_tx_rate", fmt.Sprint(*s.MinTxRate)
-	case s.MaxTxRate != nil:
-		return "max_tx_rate", fmt.Sprint(*s.MaxTxRate)
-	}
-	return "", ""
-}
-
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
 }
 
 func orEmpty(s string) string {
