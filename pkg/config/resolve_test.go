@@ -156,7 +156,6 @@ func TestVFSettings(t *testing.T) {
 	}
 }
 
-
 // The resolved settings are applied and undone apart from the netconf; editing
 // one must not edit the other.
 func TestConfigDoesNotAliasNetConf(t *testing.T) {

@@ -81,7 +81,7 @@ func settings() []setting {
 			}},
 		{field: "spoofchk",
 			asked: func(r Request) (string, bool) { return boolValue(r.SpoofChk) },
-			want: func(r Request, w *State) { w.SpoofChk = r.SpoofChk == nil || *r.SpoofChk }},
+			want:  func(r Request, w *State) { w.SpoofChk = r.SpoofChk == nil || *r.SpoofChk }},
 		{field: "trust",
 			asked: func(r Request) (string, bool) { return boolValue(r.Trust) },
 			want:  func(r Request, w *State) { w.Trust = r.Trust != nil && *r.Trust }},

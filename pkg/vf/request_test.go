@@ -53,7 +53,6 @@ func TestAskedSaysWhatEachVFTakes(t *testing.T) {
 	}
 }
 
-
 // Want: what is asked, and spoof checking on and trust off unless asked,
 // whatever a previous user left.
 func TestWant(t *testing.T) {
