@@ -291,7 +291,7 @@ func (c *collector) describeVF(index int, addr string) VF {
 		// the journal rather than show none.
 		if len(v.RDMA) == 0 && owner.state == StateInPod && rec.RDMAInPod {
 			for _, r := range rec.RDMA {
-				v.RDMA = append(v.RDMA, RDMADevice{Name: r.Name, Kind: r.Kind, InPod: true})
+				v.RDMA = append(v.RDMA, RDMADevice{Name: r.Name, Kind: string(r.Kind), InPod: true})
 			}
 		}
 	}

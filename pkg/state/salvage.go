@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 )
 
@@ -97,7 +98,7 @@ func (s *salvager) closeFrame() {
 		s.r.Orig.VF = vfState(done.fields)
 	case done.obj && p == "rdma.[]":
 		s.r.RDMA = append(s.r.RDMA, RDMADevice{
-			Name: scalar(done.fields["name"]), Kind: scalar(done.fields["kind"]), Type: scalar(done.fields["type"]), Netdev: scalar(done.fields["netdev"]),
+			Name: scalar(done.fields["name"]), Kind: pci.RDMAKind(scalar(done.fields["kind"])), Type: scalar(done.fields["type"]), Netdev: scalar(done.fields["netdev"]),
 		})
 	}
 	if parent := s.top(); parent != nil && parent.obj {

@@ -16,7 +16,6 @@ import (
 	"github.com/sriov-rdma/sriov-rdma/pkg/devinfo"
 	"github.com/sriov-rdma/sriov-rdma/pkg/ipam"
 	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
-	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/rdma"
 	"github.com/sriov-rdma/sriov-rdma/pkg/state"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
@@ -233,9 +232,7 @@ func orEmpty(s string) string {
 
 // planRDMA decides, by policy, whether the VF's RDMA devices go to the pod.
 func (a *attachment) planRDMA() error {
-	for _, d := range a.dev.RDMA {
-		a.rec.RDMA = append(a.rec.RDMA, state.RDMADevice{Name: d.Name, Kind: string(d.Kind), Type: d.Type, Netdev: d.Netdev})
-	}
+	a.rec.RDMA = state.RDMAOf(a.dev.RDMA)
 	names := rdmaNames(a.rec.RDMA)
 	a.r.fact("rdma", names)
 	policy := a.cfg.RDMA
@@ -417,7 +414,7 @@ func (a *attachment) rdmaToPod() error {
 		return nil
 	}
 	for _, d := range a.rec.RDMA {
-		if d.Kind == string(pci.RDMASoftware) {
+		if d.Kind.ReCreated() {
 			continue
 		}
 		if err := a.p.RDMA.Move(d.Name, a.host, a.pod); err != nil {
@@ -462,7 +459,7 @@ func (a *attachment) softRDMAInPod() error {
 		return nil
 	}
 	for _, d := range a.rec.RDMA {
-		if d.Kind != string(pci.RDMASoftware) {
+		if !d.Kind.ReCreated() {
 			continue
 		}
 		if err := a.p.RDMA.AddSoft(a.pod, d.Name, d.Type, a.args.IfName); err != nil {
@@ -669,10 +666,7 @@ func (a *attachment) applyGUID() error {
 	if err != nil {
 		return fmt.Errorf("resolve %s after its rebind: %w", a.rec.DeviceID, err)
 	}
-	a.rec.RDMA = a.rec.RDMA[:0]
-	for _, d := range dev.RDMA {
-		a.rec.RDMA = append(a.rec.RDMA, state.RDMADevice{Name: d.Name, Kind: string(d.Kind), Type: d.Type, Netdev: d.Netdev})
-	}
+	a.rec.RDMA = state.RDMAOf(dev.RDMA)
 	if err := a.store.Update(a.rec); err != nil {
 		return fmt.Errorf("journal the rebound device: %w", err)
 	}

@@ -164,7 +164,7 @@ func (p *Plugin) hardRDMAHome(r *run, rec *state.Record, host, pod ns.NetNS) err
 	}
 	var errs []error
 	for _, d := range rec.RDMA {
-		if d.Kind == string(pci.RDMASoftware) {
+		if d.Kind.ReCreated() {
 			continue
 		}
 		in, err := p.RDMA.Exists(pod, d.Name)
@@ -196,7 +196,7 @@ func (p *Plugin) softRDMAOut(rec *state.Record, pod ns.NetNS) error {
 	}
 	var errs []error
 	for _, d := range rec.RDMA {
-		if d.Kind != string(pci.RDMASoftware) {
+		if !d.Kind.ReCreated() {
 			continue
 		}
 		ok, err := p.RDMA.Exists(pod, d.Name)
@@ -218,7 +218,7 @@ func (p *Plugin) softRDMAOut(rec *state.Record, pod ns.NetNS) error {
 func (p *Plugin) recreateSoftRDMA(r *run, rec *state.Record, host ns.NetNS, netdevName string) error {
 	var errs []error
 	for _, d := range rec.RDMA {
-		if d.Kind != string(pci.RDMASoftware) {
+		if !d.Kind.ReCreated() {
 			continue
 		}
 		ok, err := p.RDMA.Exists(host, d.Name)
