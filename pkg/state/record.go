@@ -127,8 +127,8 @@ type RDMADevice struct {
 	// Kind is "hw", "aux" (moved) or "soft" (re-created: the kernel destroys
 	// rxe/siw devices when their netdev changes namespace).
 	Kind   pci.RDMAKind `json:"kind"`
-	Type   string `json:"type,omitempty"`
-	Netdev string `json:"netdev,omitempty"`
+	Type   string       `json:"type,omitempty"`
+	Netdev string       `json:"netdev,omitempty"`
 }
 
 // RDMAOf is how the journal records a VF's RDMA devices as sysfs shows them.
