@@ -23,7 +23,7 @@ import (
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf/vftest"
 )
 
-// Security rules of issue 5, one test each:
+// The security rules README's Guarantees table lists, one test each:
 //   - deviceID and ifname never escape their directory or namespace;
 //   - only VFs are moved (a PF or a non-SR-IOV device is refused);
 //   - a VF a live pod owns is never handed out or reconfigured by another

@@ -13,7 +13,8 @@ import (
 	"github.com/containernetworking/cni/pkg/types"
 )
 
-// cases, in the order of issue 3. Each uses its own VFs, networks and pods,
+// cases: the core ones first, then the spec in chains and the hardening
+// cases (their own files). Each uses its own VFs, networks and pods,
 // so one failing does not change what the next sees; the runner checks the
 // node is back to its baseline after each.
 var cases = slices.Concat([]tcase{

@@ -1,6 +1,6 @@
 package main
 
-// The crash matrix (issue 5, harness 1; `make crash`). For every fault
+// The crash matrix (`make crash`). For every fault
 // point of ADD and DEL (sriovrdma.FaultPoints) the fault-injection build
 // (-tags faultinject) is run as the plugin — first in CNI_PATH under the
 // plugin's own name, so the netconf's type stays "sriov-rdma" — and kills
