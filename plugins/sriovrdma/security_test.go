@@ -19,6 +19,7 @@ import (
 	"github.com/sriov-rdma/sriov-rdma/pkg/ipam"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci/fixture"
+	"github.com/sriov-rdma/sriov-rdma/pkg/state"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf/vftest"
 )
@@ -358,7 +359,7 @@ func TestStateAndLockFilesArePrivate(t *testing.T) {
 		n.stateDir: os.ModeDir | 0o700,
 		n.lockDir:  os.ModeDir | 0o700,
 		filepath.Join(n.stateDir, "pod-a-net1.json"):  0o600,
-		filepath.Join(n.lockDir, n.vfAddr(0)+".lock"): 0o600,
+		state.Locks{Dir: n.lockDir}.Path(n.vfAddr(0)): 0o600,
 		n.logFile: 0o600,
 	}
 	for path, mode := range want {
