@@ -37,7 +37,7 @@ demo: build
 
 lint:
 	GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
-	$(TOOLS)/golangci-lint run ./...
+	$(TOOLS)/golangci-lint run --allow-serial-runners ./...
 
 clean:
 	rm -rf bin

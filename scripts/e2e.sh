@@ -1,5 +1,5 @@
 #!/bin/bash
-# The real-kernel e2e lane (issue 3): the shipped bin/sriov-rdma, unchanged,
+# The real-kernel e2e lane: the shipped bin/sriov-rdma, unchanged,
 # driven by cnitool and libcni the way Multus and runtimes drive it, against
 # a real kernel. A fixture sysfs (a PF with VFs, RDMA entries) is mounted over
 # /sys in a private mount namespace; the VF netdevs are veth ends whose peers
@@ -10,7 +10,7 @@
 #   -v     print every command the lane runs
 #   -list  list the cases
 # Prints PASS/FAIL per case and "N passed, N failed"; exits 1 on any failure.
-# Needs root. Installs the pinned cnitool and host-local into .tools/bin
+# Needs root. Installs the pinned cnitool, host-local, loopback and tuning into .tools/bin
 # (git-ignored) with go install, and iproute2 with apt-get if ip is missing.
 set -euo pipefail
 

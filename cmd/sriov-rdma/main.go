@@ -8,8 +8,9 @@ import (
 	"runtime"
 
 	"github.com/containernetworking/cni/pkg/skel"
-	"github.com/containernetworking/cni/pkg/version"
+	"github.com/containernetworking/cni/pkg/types"
 
+	"github.com/sriov-rdma/sriov-rdma/pkg/config"
 	"github.com/sriov-rdma/sriov-rdma/pkg/inspect"
 	"github.com/sriov-rdma/sriov-rdma/plugins/sriovrdma"
 )
@@ -38,11 +39,21 @@ func main() {
 	p := sriovrdma.New()
 	p.Version, p.Commit = buildVersion, buildCommit
 	p.Fault = faultPoint
-	skel.PluginMainFuncs(skel.CNIFuncs{
+	funcs := skel.CNIFuncs{
 		Add:    p.Add,
 		Del:    p.Del,
 		Check:  p.Check,
 		GC:     p.GC,
 		Status: p.Status,
-	}, version.PluginSupports("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"), "CNI sriov-rdma plugin "+buildVersion+" (commit "+buildCommit+")")
+	}
+	info := config.VersionInfo()
+	stdin := stdinFor(os.Getenv("CNI_COMMAND"), os.Stdin)
+	os.Exit(serve(os.Getenv, stdin, os.Stdout, info, func(stdin []byte) *types.Error {
+		if stdin != nil { // nil: serve did not read it, and skel will not
+			if err := refeedStdin(stdin); err != nil {
+				return types.NewError(sriovrdma.CodeIOFailure, fmt.Sprintf("stdin: %v", err), "")
+			}
+		}
+		return skel.PluginMainFuncsWithError(funcs, info, "CNI sriov-rdma plugin "+buildVersion+" (commit "+buildCommit+")")
+	}))
 }

@@ -49,8 +49,10 @@ func decode(stdin []byte, net *NetConf) (decoded, *types.Error) {
 	return decoded{ok: true, ipamSet: presentIPAM(stdin, net)}, nil
 }
 
-// presentIPAM tells `"ipam": {}` (a mistake: no plugin named) from no ipam at
-// all (fine: no addresses), which types.IPAM cannot.
+// presentIPAM tells an ipam object without a type (a mistake: no plugin
+// named) from no ipam at all (fine: no addresses), which types.IPAM cannot.
+// An empty object counts as no ipam: sriov-network-operator renders
+// `"ipam":{}` for a network without IPAM, and sriov-cni read it that way.
 func presentIPAM(stdin []byte, net *NetConf) bool {
 	if net.IPAM.Type != "" {
 		return true // the common case needs no second pass over stdin
@@ -60,7 +62,14 @@ func presentIPAM(stdin []byte, net *NetConf) bool {
 	}
 	// Errors were already reported by the full decode; same matching rules here.
 	_ = json.Unmarshal(stdin, &probe)
-	return len(probe.IPAM) > 0 && string(probe.IPAM) != "null"
+	if len(probe.IPAM) == 0 || string(probe.IPAM) == "null" {
+		return false
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(probe.IPAM, &fields) == nil && len(fields) == 0 {
+		return false
+	}
+	return true
 }
 
 // typeError names the field by its JSON path, shows the value when it is a

@@ -4,13 +4,26 @@ import (
 	"log/slog"
 
 	"github.com/containernetworking/cni/pkg/types"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/confine"
 )
+
+// Options are what the node decides and no netconf can change.
+type Options struct {
+	// Roots bound the paths a netconf may name (stateDir, logFile,
+	// runtimeConfig.CNIDeviceInfoFile).
+	Roots confine.Roots
+}
+
+// DefaultOptions are a node's without a node settings file.
+func DefaultOptions() Options { return Options{Roots: confine.Default()} }
 
 // build carries one load: the decoded netconf and the Config being resolved.
 type build struct {
 	net     *NetConf // &cfg.Net
 	ipamSet bool     // "ipam" was present with a non-null value
 	cfg     *Config
+	opts    Options
 }
 
 // step checks one concern and, only when it passes, fills its part of cfg, so
@@ -33,6 +46,7 @@ func steps() []step {
 		checkRDMA,
 		checkStateDir,
 		checkLogFile,
+		checkDeviceInfoFile,
 		checkLogLevel,
 		checkIPAM,
 		checkGUID,
@@ -46,7 +60,12 @@ func steps() []step {
 // 1 for an unsupported cniVersion, 4 for malformed CNI_ARGS, 7 for everything
 // else (a wrong JSON type, a bad value, oversize stdin).
 func Load(stdin []byte, cniArgs string) (*Config, error) {
-	cfg, err := resolve(stdin, cniArgs)
+	return LoadWith(stdin, cniArgs, DefaultOptions())
+}
+
+// LoadWith is Load with the node's options.
+func LoadWith(stdin []byte, cniArgs string, o Options) (*Config, error) {
+	cfg, err := resolve(stdin, cniArgs, o)
 	if err != nil {
 		return nil, err
 	}
@@ -59,20 +78,26 @@ func Load(stdin []byte, cniArgs string) (*Config, error) {
 // for the rest, and the first validation error (nil if there is none). The
 // Config is never nil.
 func LoadLenient(stdin []byte, cniArgs string) (*Config, error) {
-	return resolve(stdin, cniArgs)
+	return resolve(stdin, cniArgs, DefaultOptions())
+}
+
+// LoadLenientWith is LoadLenient with the node's options.
+func LoadLenientWith(stdin []byte, cniArgs string, o Options) (*Config, error) {
+	return resolve(stdin, cniArgs, o)
 }
 
 // resolve always returns a Config; err is the first problem found, or nil.
 // The error is returned as the error interface only when non-nil, so callers
 // never see a typed nil.
-func resolve(stdin []byte, cniArgs string) (*Config, error) {
+func resolve(stdin []byte, cniArgs string, o Options) (*Config, error) {
 	cfg := &Config{
-		Raw:      stdin,
-		RDMA:     RDMAAuto,
-		StateDir: DefaultStateDir,
-		LogLevel: slog.LevelInfo,
+		Raw:       stdin,
+		RDMA:      RDMAAuto,
+		StateDir:  DefaultStateDir,
+		StateRoot: DefaultStateRoot,
+		LogLevel:  slog.LevelInfo,
 	}
-	b := &build{net: &cfg.Net, cfg: cfg}
+	b := &build{net: &cfg.Net, cfg: cfg, opts: o}
 
 	var first *types.Error
 	note := func(e *types.Error) {

@@ -19,10 +19,12 @@ func checkLogLevel(b *build) *types.Error {
 		lvl = slog.LevelInfo
 	case "warn", "warning":
 		lvl = slog.LevelWarn
-	case "error":
+	case "error", "panic":
+		// "panic" is what sriov-network-operator renders for its quietest
+		// level; this plugin never panics on purpose, so it means errors only.
 		lvl = slog.LevelError
 	default:
-		return invalid(`invalid logLevel %s: must be "debug", "info", "warn" or "error"`, quote(s))
+		return invalid(`invalid logLevel %s: must be "debug", "info", "warn" (or "warning"), "error" (or "panic")`, quote(s))
 	}
 	b.cfg.LogLevel = lvl
 	return nil

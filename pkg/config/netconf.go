@@ -5,6 +5,8 @@ import "github.com/containernetworking/cni/pkg/types"
 const (
 	// DefaultStateDir holds the per-attachment journals when stateDir is not set.
 	DefaultStateDir = "/var/lib/cni/sriov-rdma"
+	// DefaultStateRoot is the root DefaultStateDir lies below.
+	DefaultStateRoot = "/var/lib/cni"
 	// PluginType is the only value "type" may have.
 	PluginType = "sriov-rdma"
 	// MaxConfigBytes bounds stdin: a netconf is a few KiB, anything near this

@@ -100,7 +100,11 @@ func TestLoadRules(t *testing.T) {
 		{"stateDir trailing slash", map[string]any{"stateDir": "/var/lib/x/"}, 7, []string{`stateDir "/var/lib/x/"`, `"/var/lib/x"`}},
 		{"stateDir NUL", map[string]any{"stateDir": "/var/lib\x00x"}, 7, []string{`stateDir "/var/lib\x00x"`, `NUL`}},
 		{"stateDir leading dotdot", map[string]any{"stateDir": "/../etc"}, 7, []string{`stateDir "/../etc"`, `".."`}},
-		{"stateDir dotdot-looking name", map[string]any{"stateDir": "/var/lib/..cni"}, 0, nil},
+		{"stateDir dotdot-looking name", map[string]any{"stateDir": "/var/lib/cni/..state"}, 0, nil},
+		{"stateDir under /run", map[string]any{"stateDir": "/run/sriov-rdma/state"}, 0, nil},
+		{"stateDir a sibling of a root", map[string]any{"stateDir": "/var/lib/cnix/state"}, 7, []string{`stateDir "/var/lib/cnix/state"`, `below /var/lib/cni/ or /run/`}},
+		{"logFile outside /var/log", map[string]any{"logFile": "/tmp/sriov.log"}, 7, []string{`logFile "/tmp/sriov.log"`, `below /var/log/`}},
+		{"logFile deep under /var/log", map[string]any{"logFile": "/var/log/sriov/net.log"}, 0, nil},
 		{"logFile root", map[string]any{"logFile": "/"}, 7, []string{`logFile "/"`, `not a directory`}},
 		{"logFile dot", map[string]any{"logFile": "/var/log/./x.log"}, 7, []string{`logFile "/var/log/./x.log"`, `clean`}},
 		{"logFile NUL", map[string]any{"logFile": "/var/log/x\x00.log"}, 7, []string{`logFile "/var/log/x\x00.log"`, `NUL`}},
@@ -109,17 +113,30 @@ func TestLoadRules(t *testing.T) {
 
 		// logLevel
 		{"logLevel WARNING", map[string]any{"logLevel": "WARNING"}, 0, nil},
-		{"logLevel trace", map[string]any{"logLevel": "trace"}, 7, []string{`logLevel "trace"`, `"debug", "info", "warn" or "error"`}},
+		{"logLevel trace", map[string]any{"logLevel": "trace"}, 7, []string{`logLevel "trace"`, `"debug", "info", "warn" (or "warning"), "error" (or "panic")`}},
+		{"logLevel panic", map[string]any{"logLevel": "panic"}, 0, nil},
+		{"logLevel warning", map[string]any{"logLevel": "warning"}, 0, nil},
 		{"logLevel number", map[string]any{"logLevel": 4}, 7, []string{`logLevel 4`, `expected a string`}},
 
 		// ipam
 		{"ipam null is no ipam", map[string]any{"ipam": nil}, 0, nil},
-		{"ipam empty object", map[string]any{"ipam": map[string]any{}}, 7, []string{`missing ipam.type`}},
+		{"ipam empty object is no ipam", map[string]any{"ipam": map[string]any{}}, 0, nil},
+		{"ipam without type", map[string]any{"ipam": map[string]any{"subnet": "10.0.0.0/24"}}, 7, []string{`missing ipam.type`}},
 		{"ipam type dotdot", map[string]any{"ipam": map[string]any{"type": ".."}}, 7, []string{`ipam.type ".."`, `file name`}},
 		{"ipam type absolute", map[string]any{"ipam": map[string]any{"type": "/opt/cni/bin/host-local"}}, 7, []string{`ipam.type "/opt/cni/bin/host-local"`, `no "/"`}},
 		{"ipam type number", map[string]any{"ipam": map[string]any{"type": 5}}, 7, []string{`ipam.type 5`, `expected a string`}},
 
 		// runtimeConfig
+		// rates
+		{"max_tx_rate at the kernel's limit", map[string]any{"max_tx_rate": 4294967295}, 0, nil},
+		{"max_tx_rate past it", map[string]any{"max_tx_rate": 4294967296}, 7, []string{`max_tx_rate 4294967296`, `0-4294967295`}},
+		{"min_tx_rate past it", map[string]any{"min_tx_rate": 4294967396}, 7, []string{`min_tx_rate 4294967396`, `0-4294967295`}},
+
+		// device-info file
+		{"device-info under /run", map[string]any{"runtimeConfig": map[string]any{"CNIDeviceInfoFile": "/run/k8s.cni.cncf.io/devinfo/cni/a.json"}}, 0, nil},
+		{"device-info in a CNI config dir", map[string]any{"runtimeConfig": map[string]any{"CNIDeviceInfoFile": "/etc/cni/net.d/10.conflist"}}, 7, []string{`runtimeConfig.CNIDeviceInfoFile "/etc/cni/net.d/10.conflist"`, `below /run/k8s.cni.cncf.io/devinfo/`}},
+		{"device-info relative", map[string]any{"runtimeConfig": map[string]any{"CNIDeviceInfoFile": "devinfo.json"}}, 7, []string{`runtimeConfig.CNIDeviceInfoFile "devinfo.json"`, `absolute`}},
+
 		{"runtimeConfig not an object", map[string]any{"runtimeConfig": "x"}, 7, []string{`runtimeConfig "x"`, `expected an object`}},
 		{"infinibandGUID upper case", map[string]any{"runtimeConfig": map[string]any{"infinibandGUID": "AA:BB:CC:DD:EE:FF:00:11"}}, 0, nil},
 		{"guid", map[string]any{"guid": "02:00:00:00:00:00:00:07"}, 0, nil},
@@ -210,7 +227,7 @@ func TestDefaults(t *testing.T) {
 		cfg.LogFile != "" || cfg.MTU != 0 || cfg.MAC != nil || cfg.IPAMType != "" || cfg.Args != (K8sArgs{}) {
 		t.Errorf("defaults: %+v", cfg)
 	}
-	if !cfg.VF.Empty() {
+	if len(cfg.VF.Asked()) != 0 {
 		t.Errorf("VF = %+v, want nothing asked", cfg.VF)
 	}
 }

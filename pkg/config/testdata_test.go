@@ -56,8 +56,9 @@ var invalidFixtures = map[string]struct {
 	"spoofchk-bool.json":              {7, []string{`spoofchk true`, `expected a string`, `got a boolean`}},
 	"trust-yes.json":                  {7, []string{`trust "yes"`, `"on" or "off"`}},
 	"link-state-up.json":              {7, []string{`link_state "up"`, `"auto", "enable" or "disable"`}},
-	"min-tx-rate-negative.json":       {7, []string{`min_tx_rate -5`, `>= 0`}},
-	"max-tx-rate-negative.json":       {7, []string{`max_tx_rate -1`, `>= 0`}},
+	"min-tx-rate-negative.json":       {7, []string{`min_tx_rate -5`, `0-4294967295`}},
+	"max-tx-rate-negative.json":       {7, []string{`max_tx_rate -1`, `0-4294967295`}},
+	"max-tx-rate-wraps.json":          {7, []string{`max_tx_rate 4294967396`, `0-4294967295`}},
 	"min-tx-rate-above-max.json":      {7, []string{`min_tx_rate 2000`, `max_tx_rate 1000`, `must not exceed`}},
 	"mtu-50.json":                     {7, []string{`mtu 50`, `68-65535`}},
 	"mtu-70000.json":                  {7, []string{`mtu 70000`, `68-65535`}},
@@ -66,11 +67,16 @@ var invalidFixtures = map[string]struct {
 	"statedir-relative.json":          {7, []string{`stateDir "var/lib/cni"`, `absolute`}},
 	"statedir-dotdot.json":            {7, []string{`stateDir "/var/lib/../../etc"`, `".."`}},
 	"statedir-unclean.json":           {7, []string{`stateDir "/var/lib//cni/"`, `clean`, `"/var/lib/cni"`}},
-	"statedir-root.json":              {7, []string{`stateDir "/"`, `below "/"`}},
+	"statedir-root.json":              {7, []string{`stateDir "/"`, `below /var/lib/cni/ or /run/`}},
+	"statedir-outside-roots.json":     {7, []string{`stateDir "/etc/cni/net.d"`, `below /var/lib/cni/ or /run/`, `/etc/sriov-rdma/node.json`}},
+	"statedir-a-root.json":            {7, []string{`stateDir "/var/lib/cni"`, `below /var/lib/cni/ or /run/`}},
+	"logfile-cni-config.json":         {7, []string{`logFile "/etc/cni/net.d/10-flannel.conflist"`, `below /var/log/`}},
+	"deviceinfo-cni-config.json":      {7, []string{`runtimeConfig.CNIDeviceInfoFile "/etc/cni/net.d/10-flannel.conflist"`, `below /run/k8s.cni.cncf.io/devinfo/ or /var/run/k8s.cni.cncf.io/devinfo/`}},
+	"deviceinfo-dotdot.json":          {7, []string{`runtimeConfig.CNIDeviceInfoFile "/run/k8s.cni.cncf.io/devinfo/../../../etc/passwd"`, `".."`}},
 	"logfile-relative.json":           {7, []string{`logFile "sriov.log"`, `absolute`}},
 	"logfile-trailing-slash.json":     {7, []string{`logFile "/var/log/"`, `not a directory`}},
 	"logfile-dotdot.json":             {7, []string{`logFile "/var/log/../../etc/passwd"`, `".."`}},
-	"loglevel-verbose.json":           {7, []string{`logLevel "verbose"`, `"debug", "info", "warn" or "error"`}},
+	"loglevel-verbose.json":           {7, []string{`logLevel "verbose"`, `"debug", "info", "warn" (or "warning"), "error" (or "panic")`}},
 	"ipam-type-missing.json":          {7, []string{`missing ipam.type`, `"host-local"`}},
 	"ipam-type-path.json":             {7, []string{`ipam.type "../../usr/bin/evil"`, `no "/"`}},
 	"ipam-string.json":                {7, []string{`ipam "host-local"`, `expected an object`, `got a string`}},
@@ -88,7 +94,7 @@ var invalidFixtures = map[string]struct {
 var validFixtures = map[string]func(*testing.T, *Config){
 	"vlanqos-0-alone.json": func(t *testing.T, c *Config) {
 		// sriov-cni accepted it; it asks for no PF-side setting.
-		if !c.VF.Empty() {
+		if len(c.VF.Asked()) != 0 {
 			t.Errorf("vlanQoS 0 without vlan asked for %+v, want nothing", c.VF)
 		}
 	},
@@ -98,7 +104,7 @@ var validFixtures = map[string]func(*testing.T, *Config){
 			c.LogLevel != want.LogLevel || c.LogFile != "" || c.MTU != 0 || c.MAC != nil || c.IPAMType != "" {
 			t.Errorf("minimal config resolved to %+v, want only defaults and the device", c)
 		}
-		if !c.VF.Empty() {
+		if len(c.VF.Asked()) != 0 {
 			t.Errorf("VF settings %+v, want none asked", c.VF)
 		}
 	},
@@ -184,6 +190,17 @@ var validFixtures = map[string]func(*testing.T, *Config){
 			4200, RDMAAuto, "/run/sriov-rdma", "/var/log/sriov-rdma.log", slog.LevelDebug, "host-local", "00:11:22:33:44:55:66:77"}
 		if !slices.Equal(got, want) {
 			t.Errorf("resolved\n got %v\nwant %v", got, want)
+		}
+	},
+	"sriov-operator-no-ipam.json": func(t *testing.T, c *Config) {
+		// What sriov-network-operator renders for a network without IPAM:
+		// "ipam":{} is no IPAM, "vlan":0 alone is untagged, and the
+		// device-info path Multus gives is accepted under /var/run.
+		if c.IPAMType != "" || deref(c.VF.VLAN) != 0 || deref(c.VF.QoS) != 0 || c.LogLevel != slog.LevelInfo {
+			t.Errorf("resolved ipam %q vlan %v qos %v level %v", c.IPAMType, deref(c.VF.VLAN), deref(c.VF.QoS), c.LogLevel)
+		}
+		if c.DeviceInfoRoot != "/var/run/k8s.cni.cncf.io/devinfo" || c.LogRoot != "/var/log" {
+			t.Errorf("roots: device-info %q log %q", c.DeviceInfoRoot, c.LogRoot)
 		}
 	},
 	"sriov-cni-nad.json": func(t *testing.T, c *Config) {

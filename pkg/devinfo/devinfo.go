@@ -10,7 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/confine"
 )
 
 // Spec constants of the device-info file this plugin writes.
@@ -30,17 +31,45 @@ type PCI struct {
 	RoCEv2GIDIndex *int `json:"roce-v2-gid-index,omitempty"`
 }
 
-// Write merges info into the file at path and replaces it atomically:
-// fields another writer (the SR-IOV device plugin) put there are kept,
-// ours overwrite theirs, and a reader never sees half a file.
-func Write(path string, info PCI) error {
+// File is a device-info file: Path lies below Root, one of the node's
+// device-info roots (see package confine). No link below Root is followed,
+// and nothing above it is created.
+type File struct {
+	Root string
+	Path string
+}
+
+// maxFile bounds what is read back of an existing file: a few hundred bytes.
+const maxFile = 1 << 20
+
+// Exists reports whether the file is there already (another writer's, such
+// as the SR-IOV device plugin's): then it is not this attachment's to remove.
+func (f File) Exists() (bool, error) {
+	ok, err := confine.Exists(f.Root, f.Path)
+	if err != nil {
+		return false, fmt.Errorf("device-info file %s: %w", f.Path, err)
+	}
+	return ok, nil
+}
+
+// Write merges info into the file and replaces it atomically: fields
+// another writer (the SR-IOV device plugin) put there are kept, ours
+// overwrite theirs, and a reader never sees half a file. A file that is not
+// a device-info document (not JSON, or JSON of another shape) is refused
+// and left as it is.
+func (f File) Write(info PCI) error {
 	doc := map[string]any{}
-	if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+	b, err := confine.ReadFile(f.Root, f.Path, maxFile)
+	switch {
+	case err == nil && len(b) > 0:
 		if err := json.Unmarshal(b, &doc); err != nil {
-			return fmt.Errorf("device-info file %s exists but is not JSON: %w", path, err)
+			return fmt.Errorf("device-info file %s exists but is not JSON; left as it is: %w", f.Path, err)
 		}
-	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("read device-info file %s: %w", path, err)
+		if t := doc["type"]; len(doc) > 0 && t != TypePCI {
+			return fmt.Errorf("device-info file %s exists but is not a %q device-info document (type %v); left as it is", f.Path, TypePCI, t)
+		}
+	case err != nil && !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("read device-info file: %w", err)
 	}
 	pci, _ := doc[TypePCI].(map[string]any)
 	if pci == nil {
@@ -60,7 +89,12 @@ func Write(path string, info PCI) error {
 	if err != nil {
 		return fmt.Errorf("encode device-info: %w", err)
 	}
-	return writeAtomic(path, data)
+	// Readable by the pod's tooling (Multus copies it; it holds no secret);
+	// directories made on the way are Multus's layout, 0755 too.
+	if err := confine.WriteAtomic(f.Root, f.Path, data, 0o644, 0o755, false); err != nil {
+		return fmt.Errorf("write device-info file: %w", err)
+	}
+	return nil
 }
 
 func toMap(info PCI) (map[string]any, error) {
@@ -75,45 +109,14 @@ func toMap(info PCI) (map[string]any, error) {
 	return m, nil
 }
 
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
-	}
-	tmp, err := os.CreateTemp(dir, ".devinfo-*")
-	if err != nil {
-		return fmt.Errorf("create temp in %s: %w", dir, err)
-	}
-	name := tmp.Name()
-	if _, err := tmp.Write(data); err != nil {
-		_ = tmp.Close()
-		_ = os.Remove(name)
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	// Readable by the pod's tooling (Multus copies it; it holds no secret).
-	if err := tmp.Chmod(0o644); err != nil {
-		_ = tmp.Close()
-		_ = os.Remove(name)
-		return fmt.Errorf("chmod %s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		_ = os.Remove(name)
-		return fmt.Errorf("close %s: %w", name, err)
-	}
-	if err := os.Rename(name, path); err != nil {
-		_ = os.Remove(name)
-		return fmt.Errorf("rename %s: %w", path, err)
-	}
-	return nil
-}
-
-// Remove deletes the file; a missing one is not an error.
-func Remove(path string) error {
-	if path == "" {
+// Remove deletes the file (a link there is removed, not followed); a
+// missing one, or no file at all, is not an error.
+func (f File) Remove() error {
+	if f.Path == "" {
 		return nil
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove device-info file %s: %w", path, err)
+	if err := confine.Remove(f.Root, f.Path); err != nil {
+		return fmt.Errorf("remove device-info file %s: %w", f.Path, err)
 	}
 	return nil
 }

@@ -111,8 +111,13 @@ func (Kernel) List(in ns.NetNS) ([]Attrs, error) {
 // to: EEXIST): the link would be left in to under its old name, where no
 // caller looks for it. MoveRename moves it back, so that an error means the
 // link is still in from under name.
-func (Kernel) MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string) error {
-	return withLink(from, name, func(h *netlink.Handle, l netlink.Link) error {
+//
+// It returns the link as it now is in to, found by its ifindex (which a
+// move keeps unless to already uses it), not by the name asked for: the
+// kernel may have named it otherwise, and the caller must see that.
+func (Kernel) MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string) (Attrs, error) {
+	var moved Attrs
+	err := withLink(from, name, func(h *netlink.Handle, l netlink.Link) error {
 		sock, err := nl.GetNetlinkSocketAt(netns.NsHandle(from.Fd()), netns.None(), unix.NETLINK_ROUTE)
 		if err != nil {
 			return fmt.Errorf("netlink socket in %s: %w", from.Path(), err)
@@ -135,8 +140,36 @@ func (Kernel) MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string
 			}
 			return err
 		}
+		a, err := arrived(to, l, newName)
+		if err != nil {
+			return fmt.Errorf("moved %s to %s: %w", name, to.Path(), err)
+		}
+		moved = a
 		return nil
 	})
+	return moved, err
+}
+
+// arrived finds a link just moved into to: by its old ifindex, or, when to
+// already used that index and the kernel gave it another, by the name asked
+// for and the same hardware address.
+func arrived(to ns.NetNS, l netlink.Link, newName string) (Attrs, error) {
+	th, err := handle(to)
+	if err != nil {
+		return Attrs{}, err
+	}
+	defer th.Close()
+	hw := l.Attrs().HardwareAddr
+	if got, err := th.LinkByIndex(l.Attrs().Index); err == nil && bytes.Equal(got.Attrs().HardwareAddr, hw) {
+		return attrsOf(got), nil
+	}
+	if newName == "" {
+		newName = l.Attrs().Name
+	}
+	if got, err := th.LinkByName(newName); err == nil && bytes.Equal(got.Attrs().HardwareAddr, hw) {
+		return attrsOf(got), nil
+	}
+	return Attrs{}, fmt.Errorf("look up index %d: %w", l.Attrs().Index, ErrNotFound)
 }
 
 // undoHalfMove brings back a link the kernel moved into to before refusing

@@ -111,8 +111,17 @@ func TestMoveRename(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := k.MoveRename(host, "ens1f0v3", pod, "net1"); err != nil {
+	before, err := k.Get(host, "ens1f0v3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, err := k.MoveRename(host, "ens1f0v3", pod, "net1")
+	if err != nil {
 		t.Fatalf("MoveRename into the pod: %v", err)
+	}
+	// What MoveRename returns is the link found by index in the pod.
+	if moved.Name != "net1" || moved.Index != before.Index || moved.MAC != before.MAC {
+		t.Errorf("MoveRename returned %+v, want net1 with index %d and MAC %s", moved, before.Index, before.MAC)
 	}
 	if _, err := k.Get(host, "ens1f0v3"); !errors.Is(err, netdev.ErrNotFound) {
 		t.Errorf("link still on the host after the move: %v", err)
@@ -128,7 +137,7 @@ func TestMoveRename(t *testing.T) {
 		t.Errorf("the pod also has the old name: %v", err)
 	}
 
-	if err := k.MoveRename(pod, "net1", host, "ens1f0v3"); err != nil {
+	if _, err := k.MoveRename(pod, "net1", host, "ens1f0v3"); err != nil {
 		t.Fatalf("MoveRename back home: %v", err)
 	}
 	if got, err := k.Get(host, "ens1f0v3"); err != nil || got.MAC != "02:5a:00:00:00:01" {
@@ -139,14 +148,14 @@ func TestMoveRename(t *testing.T) {
 	}
 
 	// Without a new name the link keeps its own.
-	if err := k.MoveRename(host, "ens1f0v3", pod, ""); err != nil {
+	if _, err := k.MoveRename(host, "ens1f0v3", pod, ""); err != nil {
 		t.Fatalf("MoveRename without a new name: %v", err)
 	}
 	if _, err := k.Get(pod, "ens1f0v3"); err != nil {
 		t.Errorf("moved without a new name, not found under its name: %v", err)
 	}
 
-	if err := k.MoveRename(host, "nosuch", pod, "net2"); !errors.Is(err, netdev.ErrNotFound) {
+	if _, err := k.MoveRename(host, "nosuch", pod, "net2"); !errors.Is(err, netdev.ErrNotFound) {
 		t.Errorf("MoveRename of a missing link: err = %v, want ErrNotFound", err)
 	}
 }
@@ -160,11 +169,12 @@ func TestMoveRenameHostNameTakenInPod(t *testing.T) {
 	addVeth(t, host, "eth1", mac1, "peer0", nil)
 	addVeth(t, pod, "eth1", nil, "eth1p", nil)
 	k := netdev.Kernel{}
-	if err := k.MoveRename(host, "eth1", pod, "net1"); err != nil {
+	moved, err := k.MoveRename(host, "eth1", pod, "net1")
+	if err != nil {
 		t.Fatalf("MoveRename: %v", err)
 	}
-	if got, err := k.Get(pod, "net1"); err != nil || got.MAC != "02:5a:00:00:00:01" {
-		t.Errorf("in the pod as net1: %+v, %v", got, err)
+	if got, err := k.Get(pod, "net1"); err != nil || got.MAC != "02:5a:00:00:00:01" || got.Index != moved.Index || moved.Name != "net1" {
+		t.Errorf("in the pod as net1: %+v, %v; MoveRename returned %+v", got, err, moved)
 	}
 	if got, err := k.Get(pod, "eth1"); err != nil || got.MAC == "02:5a:00:00:00:01" {
 		t.Errorf("the pod's own eth1 changed: %+v, %v", got, err)
@@ -188,7 +198,7 @@ func TestMoveRenameNewNameTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	err = k.MoveRename(host, "ens1f0v3", pod, "net1")
+	_, err = k.MoveRename(host, "ens1f0v3", pod, "net1")
 	if !errors.Is(err, unix.EEXIST) {
 		t.Fatalf("MoveRename onto a taken name: err = %v, want EEXIST", err)
 	}
@@ -214,11 +224,28 @@ func TestMoveRenameBothNamesTaken(t *testing.T) {
 	addVeth(t, host, "eth1", mac1, "peer0", nil)
 	addVeth(t, pod, "eth1", nil, "net1", nil)
 	k := netdev.Kernel{}
-	if err := k.MoveRename(host, "eth1", pod, "net1"); !errors.Is(err, unix.EEXIST) {
+	if _, err := k.MoveRename(host, "eth1", pod, "net1"); !errors.Is(err, unix.EEXIST) {
 		t.Fatalf("MoveRename: err = %v, want EEXIST", err)
 	}
 	if got, err := k.Get(host, "eth1"); err != nil || got.MAC != "02:5a:00:00:00:01" {
 		t.Errorf("the link left the host: %+v, %v", got, err)
+	}
+}
+
+// TestMoveRenamePatternName: the kernel reads "%d" in a name as a pattern
+// and names the link "net0". What MoveRename returns is the link as the
+// kernel named it, found by its index, not the name that was asked for.
+func TestMoveRenamePatternName(t *testing.T) {
+	needRoot(t)
+	host, pod := newNS(t), newNS(t)
+	addVeth(t, host, "ens1f0v3", mac1, "peer0", nil)
+	k := netdev.Kernel{}
+	moved, err := k.MoveRename(host, "ens1f0v3", pod, "net%d")
+	if err != nil {
+		t.Fatalf("MoveRename: %v", err)
+	}
+	if moved.Name != "net0" || moved.MAC != "02:5a:00:00:00:01" {
+		t.Errorf("MoveRename returned %+v, want the link as the kernel named it, net0", moved)
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/confine"
 )
 
 // ErrLockTimeout: another invocation held the VF's lock for the whole wait.
@@ -36,17 +38,18 @@ func (ls Locks) lockPath(deviceID string) (string, error) {
 	if deviceID == "" || strings.ContainsAny(deviceID, "/\x00") || strings.Contains(deviceID, "..") {
 		return "", fmt.Errorf("%w: device %q", ErrBadKey, deviceID)
 	}
-	// One stat on the hot path; create and restrict only when needed.
-	if fi, err := os.Stat(ls.Dir); err != nil || !fi.IsDir() || fi.Mode().Perm() != dirMode {
-		if err := os.MkdirAll(ls.Dir, dirMode); err != nil {
+	// One stat on the hot path; create only when needed, owner-only. A
+	// directory someone else made keeps its permissions.
+	if fi, err := os.Stat(ls.Dir); err != nil || !fi.IsDir() {
+		if err := confine.MkdirAll(filepath.Dir(ls.Dir), ls.Dir, dirMode); err != nil {
 			return "", fmt.Errorf("create lock dir %s: %w", ls.Dir, err)
 		}
-		if err := os.Chmod(ls.Dir, dirMode); err != nil {
-			return "", fmt.Errorf("restrict lock dir %s: %w", ls.Dir, err)
-		}
 	}
-	return filepath.Join(ls.Dir, deviceID+".lock"), nil
+	return ls.Path(deviceID), nil
 }
+
+// Path is where the lock file of a VF lives; its content names the owner.
+func (ls Locks) Path(deviceID string) string { return filepath.Join(ls.Dir, deviceID+".lock") }
 
 // Lock takes the VF's lock, waiting at most wait. The lock is per VF, so
 // ADDs of different VFs never wait for each other.
@@ -116,16 +119,23 @@ func tryLock(path string) (*Lock, bool, error) {
 
 // Owner returns the journal path of the attachment that owns the VF, "" if
 // none.
+//
+// The whole file is read, whatever its length: the owner is a journal path,
+// as long as its state directory makes it, and a cut-off owner would never
+// match its attachment, which would then be taken for another's.
 func (l *Lock) Owner() (string, error) {
-	// Room for the longest key Key accepts (two 256-byte parts, a dash)
-	// and the newline: a cut-off owner would never match its attachment.
-	buf := make([]byte, 2*256+2)
-	n, err := l.f.ReadAt(buf, 0)
-	if err != nil && n == 0 && !errors.Is(err, io.EOF) {
+	b, err := io.ReadAll(io.NewSectionReader(l.f, 0, maxOwner+1))
+	if err != nil {
 		return "", fmt.Errorf("read lock %s: %w", l.path, err)
 	}
-	return strings.TrimSpace(string(buf[:n])), nil
+	if len(b) > maxOwner {
+		return "", fmt.Errorf("read lock %s: owner record longer than %d bytes", l.path, maxOwner)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
+
+// maxOwner bounds an owner record: a journal path is at most PATH_MAX.
+const maxOwner = 4096 + 1
 
 // SetOwner records the owner's journal path ("" frees the VF). No fsync: after a
 // power loss the boot ID changes and every older journal counts as stale, so

@@ -292,3 +292,29 @@ func TestOwnerLongestKey(t *testing.T) {
 		t.Errorf("Owner = %d bytes (%v), want the %d-byte key back", len(o), err, len(key))
 	}
 }
+
+// TestOwnerLongJournalPath: the owner is the journal's full path, as long as
+// the state directory makes it. Cut short, a VF's owner would look like
+// another attachment, and DEL would leave the VF to nobody.
+func TestOwnerLongJournalPath(t *testing.T) {
+	s := newLocks(t)
+	key, err := state.Key(strings.Repeat("c", 64), "net1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := state.Store{Dir: "/var/lib/cni/" + strings.Repeat("long-state-directory/", 40)}.Path(key)
+	if len(owner) <= 2*256+2 {
+		t.Fatalf("owner %d bytes: not long enough to test", len(owner))
+	}
+	l, err := s.Lock(dev, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	if err := l.SetOwner(owner); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := l.Owner(); err != nil || o != owner {
+		t.Errorf("Owner = %d bytes (%v), want the %d-byte journal path back", len(o), err, len(owner))
+	}
+}

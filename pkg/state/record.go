@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 )
 
@@ -69,8 +70,12 @@ type Record struct {
 	RDMAMode string `json:"rdmaMode,omitempty"`
 	// RoCEv2GID is the index of the RoCE v2 GID carrying the pod's address.
 	RoCEv2GID *int `json:"roceV2GID,omitempty"`
-	// DeviceInfoFile is the device-info file ADD wrote; DEL removes it.
-	DeviceInfoFile string `json:"deviceInfoFile,omitempty"`
+	// DeviceInfoFile is the device-info file ADD wrote, below the node's
+	// DeviceInfoRoot; DEL removes it only if DeviceInfoOwned (ADD created it
+	// rather than merging into the device plugin's).
+	DeviceInfoFile  string `json:"deviceInfoFile,omitempty"`
+	DeviceInfoRoot  string `json:"deviceInfoRoot,omitempty"`
+	DeviceInfoOwned bool   `json:"deviceInfoOwned,omitempty"`
 	// LinkType is the VF netdev's link type ("ether", "infiniband").
 	LinkType string `json:"linkType,omitempty"`
 	// IB is set when ADD gave an InfiniBand VF a GUID.
@@ -103,12 +108,17 @@ type IB struct {
 
 // Original is what DEL puts back.
 type Original struct {
-	Netdev  string    `json:"netdev"`
-	MAC     string    `json:"mac"`
-	MTU     int       `json:"mtu"`
-	IfIndex int       `json:"ifIndex"`
-	Up      bool      `json:"up"`
-	VF      *vf.State `json:"vf,omitempty"`
+	Netdev  string `json:"netdev"`
+	MAC     string `json:"mac"`
+	MTU     int    `json:"mtu"`
+	IfIndex int    `json:"ifIndex"`
+	Up      bool   `json:"up"`
+	// ParentDev is the bus address of the device behind the netdev (the
+	// VF's PCI address), "" for a virtual stand-in. The kernel returns a
+	// netdev with a bus device to the host when its namespace dies, and
+	// destroys a virtual one: only the first is worth waiting for.
+	ParentDev string    `json:"parentDev,omitempty"`
+	VF        *vf.State `json:"vf,omitempty"`
 }
 
 // RDMADevice is an RDMA device that follows the VF into the pod.
@@ -116,9 +126,18 @@ type RDMADevice struct {
 	Name string `json:"name"`
 	// Kind is "hw", "aux" (moved) or "soft" (re-created: the kernel destroys
 	// rxe/siw devices when their netdev changes namespace).
-	Kind   string `json:"kind"`
-	Type   string `json:"type,omitempty"`
-	Netdev string `json:"netdev,omitempty"`
+	Kind   pci.RDMAKind `json:"kind"`
+	Type   string       `json:"type,omitempty"`
+	Netdev string       `json:"netdev,omitempty"`
+}
+
+// RDMAOf is how the journal records a VF's RDMA devices as sysfs shows them.
+func RDMAOf(devs []pci.RDMADevice) []RDMADevice {
+	out := make([]RDMADevice, 0, len(devs))
+	for _, d := range devs {
+		out = append(out, RDMADevice{Name: d.Name, Kind: d.Kind, Type: d.Type, Netdev: d.Netdev})
+	}
+	return out
 }
 
 // IPAM is what DEL needs to release the address even when the netconf it is

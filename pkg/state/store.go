@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sriov-rdma/sriov-rdma/pkg/confine"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 )
 
@@ -17,7 +18,11 @@ import (
 var (
 	ErrNotFound = errors.New("no journal")
 	ErrCorrupt  = errors.New("corrupt journal")
-	ErrBadKey   = errors.New("invalid attachment key")
+	// ErrNewer: the journal was written by a newer plugin, in a schema this
+	// one does not know. It is ErrCorrupt too, so that its own DEL salvages
+	// what it can; GC and reclaim leave it alone.
+	ErrNewer  = errors.New("journal written by a newer plugin")
+	ErrBadKey = errors.New("invalid attachment key")
 	// ErrForeign: the journal at this key belongs to another attachment.
 	// Keys join containerID and ifname with "-", and both may contain one:
 	// ("a-b","c") and ("a","b-c") share a file name.
@@ -32,18 +37,24 @@ const (
 	maxJournal = 1 << 20
 )
 
-// Store is a state directory.
-type Store struct{ Dir string }
+// Store is a state directory. Root is the node's root it lies below (see
+// package confine): Init creates nothing above it.
+type Store struct {
+	Dir  string
+	Root string
+}
 
-// Init creates the directory tree with owner-only permissions: journals hold
-// IPAM configs and pod names, and a lock anyone could take would be a denial
-// of service.
+// Init creates the directory, and whatever is missing of it below Root,
+// with owner-only permissions: journals hold IPAM configs and pod names. A
+// directory that already exists keeps its permissions (it may be shared,
+// e.g. /run), and no symbolic link below Root is followed.
 func (s Store) Init() error {
-	if err := os.MkdirAll(s.Dir, dirMode); err != nil {
-		return fmt.Errorf("create state dir %s: %w", s.Dir, err)
+	root := s.Root
+	if root == "" {
+		root = filepath.Dir(s.Dir)
 	}
-	if err := os.Chmod(s.Dir, dirMode); err != nil {
-		return fmt.Errorf("restrict state dir %s: %w", s.Dir, err)
+	if err := confine.MkdirAll(root, s.Dir, dirMode); err != nil {
+		return fmt.Errorf("create state dir %s: %w", s.Dir, err)
 	}
 	return nil
 }
@@ -68,15 +79,16 @@ func (s Store) Path(key string) string { return filepath.Join(s.Dir, key+journal
 // leaves either the old record or the new one, never a torn one.
 func (s Store) Write(r *Record) error { return s.put(r, true) }
 
-// Update replaces a journal Write already made durable, atomically but
-// without fsync. Updates (the commit, the names a rebind gave) only matter
-// within this boot, which the page cache serves even when the process dies;
-// after a power loss the boot ID changes and a journal from an earlier boot
-// is only used to release its address, with the IPAM config the first,
-// durable Write recorded. This saves two disk flushes per ADD.
+// Update replaces a journal Write already made durable. The new file is
+// fsync'd before it is renamed over the old one: on XFS (and ext4 without
+// auto_da_alloc) a rename over an unsynced file can leave a zero-length
+// journal after a power loss, and the first write's IPAM config with it.
+// The directory is not synced: the rename replaces an entry that already
+// exists, so after a power loss the directory names the old journal or the
+// new one, both whole.
 func (s Store) Update(r *Record) error { return s.put(r, false) }
 
-func (s Store) put(r *Record, durable bool) error {
+func (s Store) put(r *Record, created bool) error {
 	key, err := Key(r.ContainerID, r.IfName)
 	if err != nil {
 		return err
@@ -86,10 +98,13 @@ func (s Store) put(r *Record, durable bool) error {
 	if err != nil {
 		return fmt.Errorf("encode journal %s: %w", key, err)
 	}
-	return writeAtomic(s.Dir, s.Path(key), data, durable)
+	return writeAtomic(s.Dir, s.Path(key), data, created)
 }
 
-func writeAtomic(dir, path string, data []byte, durable bool) error {
+// writeAtomic writes data to a temporary file, fsyncs it and renames it over
+// path; with created (a new name in the directory) the directory is fsync'd
+// too, so that the name survives a power loss.
+func writeAtomic(dir, path string, data []byte, created bool) error {
 	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
 		return fmt.Errorf("create temp for %s: %w", path, err)
@@ -108,10 +123,8 @@ func writeAtomic(dir, path string, data []byte, durable bool) error {
 	if _, err := tmp.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", tmpName, err)
 	}
-	if durable {
-		if err := tmp.Sync(); err != nil {
-			return fmt.Errorf("fsync %s: %w", tmpName, err)
-		}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", tmpName, err)
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", tmpName, err)
@@ -120,7 +133,7 @@ func writeAtomic(dir, path string, data []byte, durable bool) error {
 		return fmt.Errorf("rename %s: %w", path, err)
 	}
 	ok = true
-	if !durable {
+	if !created {
 		return nil
 	}
 	return syncDir(dir)
@@ -202,6 +215,9 @@ func Decode(data []byte) (*Record, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
+	if r.Version > SchemaVersion {
+		return nil, fmt.Errorf("%w: %w: version %d, this plugin reads version %d", ErrCorrupt, ErrNewer, r.Version, SchemaVersion)
+	}
 	if r.Version != SchemaVersion {
 		return nil, fmt.Errorf("%w: version %d, this plugin reads version %d", ErrCorrupt, r.Version, SchemaVersion)
 	}
@@ -230,11 +246,17 @@ func (s Store) Remove(containerID, ifName string) error {
 func (s Store) RemoveKey(key string) error { return RemoveFile(s.Path(key)) }
 
 // RemoveFile deletes the journal at path; a missing one is not an error.
+// The directory is fsync'd after a removal, so that a journal whose
+// attachment was restored does not come back after a power loss.
 func RemoveFile(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+	err := os.Remove(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("remove journal %s: %w", path, err)
 	}
-	return nil
+	return syncDir(filepath.Dir(path))
 }
 
 // List returns the keys of every journal in the directory, sorted; a missing

@@ -118,17 +118,10 @@ func TestWriteReadRoundTrip(t *testing.T) {
 }
 
 func TestPermissions(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "state")
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "state")
 	locks := filepath.Join(t.TempDir(), "locks")
-	for _, d := range []string{dir, locks} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s := state.Store{Dir: dir}
+	s := state.Store{Dir: dir, Root: parent}
 	if err := s.Init(); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
@@ -155,6 +148,37 @@ func TestPermissions(t *testing.T) {
 	}
 	if got := fi.Mode().Perm(); got != 0o600 {
 		t.Errorf("journal mode = %o, want 600", got)
+	}
+}
+
+// A state directory the plugin did not create (a shared /run/something, or
+// one an administrator made) keeps its permissions: the netconf names it,
+// and a netconf must not be able to chmod a node's directories.
+func TestInitNeverChmodsWhatItDidNotCreate(t *testing.T) {
+	parent := t.TempDir()
+	shared := filepath.Join(parent, "shared")
+	if err := os.Mkdir(shared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := (state.Store{Dir: shared, Root: parent}).Init(); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	if fi, _ := os.Stat(shared); fi.Mode().Perm() != 0o755 {
+		t.Errorf("existing directory chmodded to %o", fi.Mode().Perm())
+	}
+	// Below its root, Init follows no link.
+	outside := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(parent, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := (state.Store{Dir: filepath.Join(parent, "link", "state"), Root: parent}).Init(); err == nil {
+		t.Errorf("Init through a symbolic link succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(outside, "state")); err == nil {
+		t.Errorf("a directory was created through the link")
 	}
 }
 
@@ -351,6 +375,27 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-encoded record no longer decodes: %v\n%s", err, b)
 		}
 	})
+}
+
+// A journal from a newer plugin is corrupt to this one (its DEL salvages
+// it) and says so, so that GC and reclaim can leave it for its owner.
+func TestReadNewerVersion(t *testing.T) {
+	s := newStore(t)
+	data := mutate(t, func(m map[string]any) { m["version"] = state.SchemaVersion + 1 })
+	if err := os.WriteFile(filepath.Join(s.Dir, "0123456789abcdef-net1.json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Read("0123456789abcdef", "net1")
+	if !errors.Is(err, state.ErrNewer) || !errors.Is(err, state.ErrCorrupt) {
+		t.Errorf("Read err = %v, want ErrNewer and ErrCorrupt", err)
+	}
+	data = mutate(t, func(m map[string]any) { m["version"] = 0 })
+	if err := os.WriteFile(filepath.Join(s.Dir, "0123456789abcdef-net1.json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Read("0123456789abcdef", "net1"); errors.Is(err, state.ErrNewer) || !errors.Is(err, state.ErrCorrupt) {
+		t.Errorf("version 0: err = %v, want ErrCorrupt only", err)
+	}
 }
 
 func TestKey(t *testing.T) {

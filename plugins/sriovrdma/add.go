@@ -20,11 +20,19 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 
 	// 1. Parse and validate everything. Nothing on the host changes before
 	// the config is known to be valid.
-	cfg, err := config.Load(args.StdinData, args.Args)
+	cfg, err := config.LoadWith(args.StdinData, args.Args, p.Options)
 	if err != nil {
 		return err
 	}
-	r.useConfig(cfg)
+	r.useConfig(cfg, p.NodeErr)
+	if e := config.CheckIfName(args.IfName); e != nil {
+		return e
+	}
+	// In a chain, what the plugins before this one made is passed on.
+	prev, err := chainPrev(cfg)
+	if err != nil {
+		return err
+	}
 	r.mark("parse")
 
 	// 2. Resolve the VF from sysfs: PF, VF index, netdev, RDMA devices.
@@ -74,19 +82,22 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 		}
 	}()
 	ipamDone := a.startIPAM() // the IPAM exec overlaps the kernel's moves
-	if err = a.undo.step("pf-settings", a.restorePF, a.applyPF); err != nil {
+	if err = a.undo.step("vf-mac", a.restoreVFMAC, a.setVFMAC); err != nil {
+		return err
+	}
+	if err = a.undo.step("pf-settings", a.restoreMACAndPF, a.applyPF); err != nil {
 		return err
 	}
 	if err = a.undo.step("ib-guid", a.restoreGUID, a.applyGUID); err != nil {
 		return err
 	}
-	if err = a.undo.step("rdma-to-pod", a.rdmaHome, a.rdmaToPod); err != nil {
+	if err = a.undo.step("rdma-to-pod", a.hardRDMAHome, a.rdmaToPod); err != nil {
 		return err
 	}
 	if err = a.undo.step("netdev-to-pod", a.netdevHome, a.netdevToPod); err != nil {
 		return err
 	}
-	if err = a.undo.step("soft-rdma-in-pod", a.softRDMAOutOfPod, a.softRDMAInPod); err != nil {
+	if err = a.undo.step("soft-rdma-in-pod", a.softRDMAOut, a.softRDMAInPod); err != nil {
 		return err
 	}
 	if err = a.undo.step("mac-mtu", nil, a.setLinkAttrs); err != nil {
@@ -110,12 +121,13 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 		return err
 	}
 
-	// 6. Commit: the journal records the result; then print it.
+	// 6. Commit: the journal records this attachment's part of the result;
+	// then print it after whatever the plugins before it made.
 	if err = a.undo.step("commit", nil, func() error { return a.commit(result) }); err != nil {
 		return err
 	}
 	a.reclaimVanished()
-	return p.printResult(result, cfg.Net.CNIVersion)
+	return p.printResult(chainResult(prev, result), cfg.Net.CNIVersion)
 }
 
 // abort rolls ADD back. When every undo succeeded the VF is free again and

@@ -64,20 +64,16 @@ func (p *Plugin) open(r *run, cfg *config.Config, args *skel.CmdArgs, dev *pci.D
 	if err != nil {
 		return nil, cniError(types.ErrInvalidEnvironmentVariables, "%v", err)
 	}
-	boot, err := p.BootID()
-	if err != nil {
-		return nil, cniError(types.ErrIOFailure, "read boot id: %v", err)
-	}
-	store := state.Store{Dir: cfg.StateDir}
+	store := state.Store{Dir: cfg.StateDir, Root: cfg.StateRoot}
 	if err := store.Init(); err != nil {
 		return nil, cniError(types.ErrIOFailure, "stateDir %s: %v", cfg.StateDir, err)
 	}
 	if _, err := store.Read(args.ContainerID, args.IfName); errors.Is(err, state.ErrForeign) {
 		return nil, cniError(types.ErrInvalidEnvironmentVariables, "CNI_CONTAINERID %q with CNI_IFNAME %q: %v; use another interface name", args.ContainerID, args.IfName, err)
 	}
-	host, err := ns.GetCurrentNS()
+	host, boot, err := p.hostAndBoot()
 	if err != nil {
-		return nil, cniError(types.ErrInternal, "open host netns: %v", err)
+		return nil, err
 	}
 	pod, err := openPodNetns(args.Netns, host)
 	if err != nil {
@@ -110,6 +106,14 @@ func (a *attachment) lockAndClaim() error {
 		if err := a.p.claimFrom(a.r, a.host, a.boot, owner, a.journal, a.dev.Addr); err != nil {
 			return err
 		}
+		// Restoring the previous owner may have renamed the VF's netdev
+		// home (the kernel returned it as "net1" or "dev12") or re-created
+		// it: what was resolved before the lock is stale.
+		dev, err := a.p.resolve(a.dev.Addr)
+		if err != nil {
+			return err
+		}
+		a.dev, a.hostNetdev = dev, dev.Netdev
 	}
 	a.free = true // until the journal names this attachment as the owner
 	return nil
@@ -154,19 +158,19 @@ const nsGetNSType = 0xb703
 // into the node's namespace would "move" the VF in place and hold it for a
 // pod that never dies.
 func openPodNetns(path string, host ns.NetNS) (ns.NetNS, error) {
-	pod, err := ns.GetNS(path)
+	pod, err := openNetns(path)
 	if err != nil {
-		return nil, cniError(types.ErrInvalidNetNS, "CNI_NETNS %q: %v", path, err)
+		return nil, err
 	}
 	typ, err := unix.IoctlRetInt(int(pod.Fd()), nsGetNSType)
 	if err != nil || typ != unix.CLONE_NEWNET {
 		_ = pod.Close()
-		return nil, cniError(types.ErrInvalidNetNS, "CNI_NETNS %q is not a network namespace", path)
+		return nil, cniError(CodeInvalidEnv, "CNI_NETNS %q is not a network namespace", path)
 	}
 	var a, b unix.Stat_t
 	if unix.Fstat(int(pod.Fd()), &a) == nil && unix.Fstat(int(host.Fd()), &b) == nil && a.Ino == b.Ino && a.Dev == b.Dev {
 		_ = pod.Close()
-		return nil, cniError(types.ErrInvalidNetNS, "CNI_NETNS %q is the node's own network namespace; give the pod's", path)
+		return nil, cniError(CodeInvalidEnv, "CNI_NETNS %q is the node's own network namespace; give the pod's", path)
 	}
 	return pod, nil
 }

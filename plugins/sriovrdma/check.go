@@ -2,6 +2,7 @@ package sriovrdma
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,28 +15,37 @@ import (
 	"github.com/sriov-rdma/sriov-rdma/pkg/config"
 	"github.com/sriov-rdma/sriov-rdma/pkg/ipam"
 	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
-	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/state"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 )
 
-// Check compares the live attachment with the journal and prevResult: the
-// netdev's name, MAC and MTU, its addresses, the RDMA devices in the pod and
-// the PF-side settings; then asks IPAM to check its side.
+// Check compares the live attachment with what is expected of it: the
+// netdev's MAC, MTU and addresses with the chain's final result
+// (prevResult), which plugins after this one may have changed; the
+// netdev's identity, the RDMA devices in the pod and the PF-side settings,
+// which no other plugin touches, with the journal. Then it asks IPAM to
+// check its side.
 func (p *Plugin) Check(args *skel.CmdArgs) (err error) {
 	r := p.begin("CHECK", args)
 	defer func() { err = r.finish(err) }()
 
-	cfg, err := config.Load(args.StdinData, args.Args)
+	cfg, err := config.LoadWith(args.StdinData, args.Args, p.Options)
 	if err != nil {
 		return err
 	}
-	r.useConfig(cfg)
+	r.useConfig(cfg, p.NodeErr)
 	prev, err := prevResult(cfg)
 	if err != nil {
 		return err
 	}
-	store := state.Store{Dir: cfg.StateDir}
+	// A pod whose netns is gone is a container that does not exist (3),
+	// whatever its journal says.
+	pod, err := openNetns(args.Netns)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = pod.Close() }()
+	store := state.Store{Dir: cfg.StateDir, Root: cfg.StateRoot}
 	rec, err := store.Read(args.ContainerID, args.IfName)
 	if err != nil {
 		return cniError(types.ErrInternal, "no attachment of container %s interface %s is recorded in %s: %v", args.ContainerID, args.IfName, cfg.StateDir, err)
@@ -43,15 +53,10 @@ func (p *Plugin) Check(args *skel.CmdArgs) (err error) {
 	if rec.Phase != state.PhaseCommitted {
 		return cniError(types.ErrInternal, "attachment %s is not complete (phase %s)", rec.Key(), rec.Phase)
 	}
-	pod, err := ns.GetNS(args.Netns)
-	if err != nil {
-		return cniError(types.ErrInvalidNetNS, "open pod netns %q: %v", args.Netns, err)
-	}
-	defer func() { _ = pod.Close() }()
 
 	var problems []string
 	if rec.Mode != state.ModeUserspace {
-		problems = append(problems, p.checkNetdev(pod, args.IfName, rec, prev, cfg)...)
+		problems = append(problems, p.checkNetdev(r, pod, args.IfName, rec, prev, cfg)...)
 		problems = append(problems, p.checkRDMA(pod, rec)...)
 	}
 	problems = append(problems, p.checkPF(rec)...)
@@ -83,7 +88,11 @@ func prevResult(cfg *config.Config) (*current.Result, error) {
 	return res, nil
 }
 
-func (p *Plugin) checkNetdev(pod ns.NetNS, ifName string, rec *state.Record, prev *current.Result, cfg *config.Config) []string {
+// checkNetdev compares the VF in the pod with what the chain's final
+// result (prevResult) says of it: a plugin after this one may have changed
+// its MAC, MTU or addresses and reported it, and CHECK must allow for that.
+// The config's mac is the expectation only where prevResult has none.
+func (p *Plugin) checkNetdev(r *run, pod ns.NetNS, ifName string, rec *state.Record, prev *current.Result, cfg *config.Config) []string {
 	l, err := p.Links.Get(pod, ifName)
 	if errors.Is(err, netdev.ErrNotFound) {
 		return []string{fmt.Sprintf("interface %s is missing from the pod netns", ifName)}
@@ -102,20 +111,19 @@ func (p *Plugin) checkNetdev(pod ns.NetNS, ifName string, rec *state.Record, pre
 			break
 		}
 	}
+	want := &current.Interface{}
 	if idx < 0 {
 		out = append(out, fmt.Sprintf("prevResult has no interface %s", ifName))
 	} else {
-		want := prev.Interfaces[idx]
-		if want.Mac != "" && !strings.EqualFold(want.Mac, l.MAC) {
-			out = append(out, fmt.Sprintf("MAC of %s is %s, expected %s", ifName, l.MAC, strings.ToLower(want.Mac)))
-		}
-		if want.Mtu != 0 && want.Mtu != l.MTU {
-			out = append(out, fmt.Sprintf("MTU of %s is %d, expected %d", ifName, l.MTU, want.Mtu))
-		}
+		want = prev.Interfaces[idx]
 	}
-	if cfg.MTU != 0 && cfg.MTU != l.MTU {
-		out = append(out, fmt.Sprintf("MTU of %s is %d, config asks %d", ifName, l.MTU, cfg.MTU))
+	switch {
+	case want.Mac != "" && !strings.EqualFold(want.Mac, l.MAC):
+		out = append(out, fmt.Sprintf("MAC of %s is %s, expected %s (prevResult)", ifName, l.MAC, strings.ToLower(want.Mac)))
+	case want.Mac == "" && cfg.MAC != nil && !strings.EqualFold(cfg.MAC.String(), l.MAC):
+		out = append(out, fmt.Sprintf("MAC of %s is %s, expected %s (config)", ifName, l.MAC, cfg.MAC))
 	}
+	out = append(out, checkMTU(r, ifName, l.MTU, want.Mtu, reportedMTU(rec), cfg.MTU)...)
 	if !l.Up {
 		out = append(out, fmt.Sprintf("%s is down", ifName))
 	}
@@ -127,7 +135,9 @@ func (p *Plugin) checkNetdev(pod ns.NetNS, ifName string, rec *state.Record, pre
 		return append(out, fmt.Sprintf("read addresses of %s: %v", ifName, err))
 	}
 	for _, ipc := range prev.IPs {
-		if ipc.Interface != nil && *ipc.Interface != idx {
+		// An address without an interface index is ours only when ours is
+		// the only interface the result has.
+		if ipc.Interface == nil && len(prev.Interfaces) > 1 || ipc.Interface != nil && *ipc.Interface != idx {
 			continue
 		}
 		found := false
@@ -144,6 +154,45 @@ func (p *Plugin) checkNetdev(pod ns.NetNS, ifName string, rec *state.Record, pre
 	return out
 }
 
+// checkMTU holds the interface to an MTU only a later plugin reported:
+// one in prevResult that differs from what ADD reported. An MTU that
+// prevResult does not speak of, or only echoes from ADD, is not enforced,
+// config's included, because a later plugin may set it without saying so
+// (tuning v1.10.0 reports a MAC it sets but never an MTU, and results
+// before 1.1.0 cannot carry one); the difference is logged.
+func checkMTU(r *run, ifName string, live, inPrev, reported, configured int) []string {
+	if inPrev != 0 && inPrev != reported {
+		if live != inPrev {
+			return []string{fmt.Sprintf("MTU of %s is %d, expected %d (prevResult)", ifName, live, inPrev)}
+		}
+		return nil
+	}
+	set := configured
+	if set == 0 {
+		set = reported
+	}
+	if set != 0 && live != set {
+		r.log.Info("MTU differs from the one ADD set; a later plugin in the chain may have set it without reporting it",
+			"ifname", ifName, "mtu", live, "addSet", set)
+	}
+	return nil
+}
+
+// reportedMTU is the MTU ADD reported for the attachment's interface, from
+// the result the journal recorded at commit; 0 when unknown.
+func reportedMTU(rec *state.Record) int {
+	var res current.Result
+	if len(rec.Result) == 0 || json.Unmarshal(rec.Result, &res) != nil {
+		return 0
+	}
+	for _, itf := range res.Interfaces {
+		if itf.Name == rec.IfName {
+			return itf.Mtu
+		}
+	}
+	return 0
+}
+
 func (p *Plugin) checkRDMA(pod ns.NetNS, rec *state.Record) []string {
 	if !rec.RDMAInPod {
 		return nil
@@ -156,7 +205,7 @@ func (p *Plugin) checkRDMA(pod ns.NetNS, rec *state.Record) []string {
 			out = append(out, fmt.Sprintf("look up RDMA device %s: %v", d.Name, err))
 		case !ok:
 			kind := "RDMA device"
-			if d.Kind == string(pci.RDMASoftware) {
+			if d.Kind.ReCreated() {
 				kind = "software RDMA device"
 			}
 			out = append(out, fmt.Sprintf("%s %s is missing from the pod netns", kind, d.Name))

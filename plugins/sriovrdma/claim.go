@@ -42,7 +42,7 @@ func (p *Plugin) claimFrom(r *run, host ns.NetNS, boot, owner, self, device stri
 		return p.reclaim(r, host, boot, rec, owner)
 	}
 	if rec.BootID == boot && state.NetnsAlive(rec.Netns) {
-		return cniError(types.ErrInternal, "device %s is busy: %v, in use by pod %s/%s (container %s, interface %s)",
+		return cniError(CodeDeviceBusy, "device %s is busy: %v, in use by pod %s/%s (container %s, interface %s)",
 			device, ErrDeviceBusy, rec.PodNamespace, rec.PodName, rec.ContainerID, rec.IfName)
 	}
 	r.log.Warn("reclaiming VF from an attachment whose pod is gone", "device", device, "owner", owner, "netns", rec.Netns)
@@ -50,7 +50,11 @@ func (p *Plugin) claimFrom(r *run, host ns.NetNS, boot, owner, self, device stri
 }
 
 func (p *Plugin) reclaim(r *run, host ns.NetNS, boot string, rec *state.Record, journal string) error {
-	if err := p.restore(r, host, boot, rec, journal); err != nil {
+	if err := p.restore(r, host, boot, rec, journal, p.LimboWait); err != nil {
+		if errors.Is(err, ErrInLimbo) {
+			return cniError(types.ErrTryAgainLater, "VF %s is still held by the namespace of pod %s/%s (attachment %s), which is going away: %v; try again",
+				rec.DeviceID, rec.PodNamespace, rec.PodName, rec.Key(), err)
+		}
 		return cniError(types.ErrInternal, "restore VF %s from stale attachment %s before reuse: %v", rec.DeviceID, rec.Key(), err)
 	}
 	return nil
@@ -92,7 +96,9 @@ func (a *attachment) reclaimVanished() {
 			_ = state.RemoveFile(journal)
 			continue
 		}
-		if err := a.p.restore(a.r, a.host, a.boot, rec, journal); err != nil {
+		// No wait here: a VF still on its way back is left for the next
+		// sweep, the ADD that wants it, or its DEL; the journal stays.
+		if err := a.p.restore(a.r, a.host, a.boot, rec, journal, 0); err != nil {
 			a.r.log.Warn("reclaim stale attachment", "journal", k, "error", err)
 			lock.Release()
 			continue

@@ -10,7 +10,6 @@ import (
 
 	"github.com/sriov-rdma/sriov-rdma/pkg/config"
 	"github.com/sriov-rdma/sriov-rdma/pkg/ipam"
-	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/state"
 )
 
@@ -22,8 +21,8 @@ func (p *Plugin) Del(args *skel.CmdArgs) (err error) {
 
 	// A DEL must work even if the config no longer validates: the journal,
 	// not today's netconf, says what to undo.
-	cfg, cfgErr := config.LoadLenient(args.StdinData, args.Args)
-	r.useConfig(cfg)
+	cfg, cfgErr := config.LoadLenientWith(args.StdinData, args.Args, p.Options)
+	r.useConfig(cfg, p.NodeErr)
 	if cfgErr != nil {
 		r.log.Warn("netconf does not validate; DEL works from the journal", "error", cfgErr)
 	}
@@ -32,7 +31,7 @@ func (p *Plugin) Del(args *skel.CmdArgs) (err error) {
 	if err != nil {
 		return cniError(types.ErrInvalidEnvironmentVariables, "%v", err)
 	}
-	store := state.Store{Dir: cfg.StateDir}
+	store := state.Store{Dir: cfg.StateDir, Root: cfg.StateRoot}
 	rec, err := store.Read(args.ContainerID, args.IfName)
 	switch {
 	case errors.Is(err, state.ErrNotFound), errors.Is(err, state.ErrForeign):
@@ -77,15 +76,28 @@ func (p *Plugin) Del(args *skel.CmdArgs) (err error) {
 
 // delLocked restores rec with its VF's lock held, then releases the lock.
 // A VF another attachment owns now (it reclaimed this one, or the node
-// rebooted) is left alone: only the address and the journal are ours.
+// rebooted) is left alone: only the address and the journal are ours. A VF
+// still on its way back from a dying pod netns is answered "try again
+// later", with the journal kept for the retry.
 func (p *Plugin) delLocked(r *run, host ns.NetNS, boot string, rec *state.Record, journal string, lock *state.Lock) error {
+	free := false
+	defer func() {
+		if !free {
+			lock.Release()
+			return
+		}
+		if err := lock.SetOwner(""); err != nil {
+			r.log.Error("clear owner", "error", err)
+		}
+		if err := lock.ReleaseFree(); err != nil {
+			r.log.Error("remove lock", "error", err)
+		}
+	}()
 	owner, err := lock.Owner()
 	if err != nil {
-		lock.Release()
 		return cniError(types.ErrIOFailure, "read owner of %s: %v", rec.DeviceID, err)
 	}
 	if owner != "" && owner != journal {
-		lock.Release()
 		r.log.Info("VF now belongs to another attachment; releasing only this one's address and journal", "owner", owner)
 		if err := p.releaseIP(rec); err != nil {
 			return cniError(types.ErrInternal, "%v", err)
@@ -93,16 +105,13 @@ func (p *Plugin) delLocked(r *run, host ns.NetNS, boot string, rec *state.Record
 		return state.RemoveFile(journal)
 	}
 	p.fault("del:after-lock")
-	if err := p.restore(r, host, boot, rec, journal); err != nil {
-		lock.Release()
+	if err := p.restore(r, host, boot, rec, journal, p.LimboWait); err != nil {
+		if errors.Is(err, ErrInLimbo) {
+			return cniError(types.ErrTryAgainLater, "restore %s of %s: %v; journal kept: DEL again once the pod netns is gone", rec.DeviceID, rec.Key(), err)
+		}
 		return cniError(types.ErrInternal, "restore %s of %s: %v (journal kept: the next DEL retries)", rec.DeviceID, rec.Key(), err)
 	}
-	if err := lock.SetOwner(""); err != nil {
-		r.log.Error("clear owner", "error", err)
-	}
-	if err := lock.ReleaseFree(); err != nil {
-		r.log.Error("remove lock", "error", err)
-	}
+	free = true
 	return nil
 }
 
@@ -120,42 +129,4 @@ func (p *Plugin) releaseUnjournalled(r *run, cfg *config.Config, args *skel.CmdA
 		r.log.Warn("IPAM DEL without a journal failed", "error", err)
 	}
 	r.mark("ipam")
-}
-
-// salvage pieces a record together from a corrupt journal and the netconf
-// DEL was given: the PCI address (journal, else deviceID) finds the VF, the
-// pod netns and CNI_IFNAME find its netdev, today's netconf releases the
-// address. The original netdev name, MAC and PF settings come back only if
-// the torn journal still holds them; the name otherwise becomes the one
-// derived from the PCI address. nil when no valid PCI address is known.
-func (p *Plugin) salvage(cfg *config.Config, args *skel.CmdArgs, journal string) *state.Record {
-	raw, err := state.ReadRaw(journal)
-	if err != nil {
-		return nil
-	}
-	rec := state.Salvage(raw)
-	rec.Salvaged = true
-	rec.ContainerID, rec.IfName = args.ContainerID, args.IfName
-	if rec.Netns == "" {
-		rec.Netns = args.Netns
-	}
-	if !pci.ValidAddress(rec.DeviceID) {
-		rec.DeviceID = cfg.DeviceID
-	}
-	if !pci.ValidAddress(rec.DeviceID) {
-		return nil
-	}
-	// The IPAM config is the one piece a torn journal cannot give back.
-	rec.IPAM = state.IPAM{Type: cfg.IPAMType, Config: cfg.Raw, Args: args.Args, Path: args.Path}
-	if dev, err := p.Devices.Resolve(rec.DeviceID); err == nil {
-		rec.PFAddr, rec.PFNetdev, rec.PFDriver, rec.VFIndex = dev.PFAddr, dev.PFNetdev, dev.PFDriver, dev.VFIndex
-	}
-	if rec.Orig.Netdev == "" {
-		rec.Orig.Netdev = fallbackName(rec.DeviceID)
-	}
-	if rec.BootID == "" {
-		// Unknown: treat it as this boot, so the device is looked for.
-		rec.BootID, _ = p.BootID()
-	}
-	return rec
 }

@@ -69,9 +69,9 @@ type faultyLinks struct {
 	inj *injector
 }
 
-func (f faultyLinks) MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string) error {
+func (f faultyLinks) MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string) (netdev.Attrs, error) {
 	if err := f.inj.hit("link-move " + name + " " + newName); err != nil {
-		return err
+		return netdev.Attrs{}, err
 	}
 	return f.Links.MoveRename(from, name, to, newName)
 }
@@ -170,6 +170,18 @@ func (f *fakeRDMA) addSoft(name, typ, netdevName string) error {
 	defer f.mu.Unlock()
 	f.devs[name] = &fakeRDMADev{ns: nsIno(f.host), soft: true, typ: typ, netdevNS: f.host, netdevIdx: l.Index}
 	return nil
+}
+
+// nsDied does what the kernel does with the RDMA devices of a dying
+// namespace (rdma_dev_exit_net): they go back to the initial one.
+func (f *fakeRDMA) nsDied(dead ns.NetNS) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, d := range f.devs {
+		if !d.soft && d.ns == nsIno(dead) {
+			d.ns = nsIno(f.host)
+		}
+	}
 }
 
 // purge destroys software devices whose netdev left its namespace.

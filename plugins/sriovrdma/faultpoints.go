@@ -10,6 +10,7 @@ func FaultPoints() []string {
 	return []string{
 		"add:after-journal",
 		"add:ipam",
+		"add:vf-mac",
 		"add:pf-settings",
 		"add:ib-guid",
 		"add:rdma-to-pod",

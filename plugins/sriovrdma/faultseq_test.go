@@ -288,9 +288,9 @@ func (l seqLinks) Get(in ns.NetNS, name string) (a netdev.Attrs, err error) {
 	return l.Links.Get(in, name)
 }
 
-func (l seqLinks) MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string) error {
+func (l seqLinks) MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string) (netdev.Attrs, error) {
 	if err := l.f.hit(streamMain, "link-move "+name+" "+newName); err != nil {
-		return err
+		return netdev.Attrs{}, err
 	}
 	return l.Links.MoveRename(from, name, to, newName)
 }
@@ -772,7 +772,7 @@ func (s *faultSeq) vfFreeFor(i int, p *seqPod) bool {
 }
 
 func (s *faultSeq) lockOwner(i int) (string, bool) {
-	b, err := os.ReadFile(filepath.Join(s.n.lockDir, s.n.vfAddr(i)+".lock"))
+	b, err := os.ReadFile(state.Locks{Dir: s.n.lockDir}.Path(s.n.vfAddr(i)))
 	if errors.Is(err, os.ErrNotExist) {
 		return "", false
 	}

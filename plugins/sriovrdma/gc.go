@@ -22,8 +22,8 @@ func (p *Plugin) GC(args *skel.CmdArgs) (err error) {
 	r := p.begin("GC", args)
 	defer func() { err = r.finish(err) }()
 
-	cfg, cfgErr := config.LoadLenient(args.StdinData, args.Args)
-	r.useConfig(cfg)
+	cfg, cfgErr := config.LoadLenientWith(args.StdinData, args.Args, p.Options)
+	r.useConfig(cfg, p.NodeErr)
 	if cfgErr != nil {
 		r.log.Warn("netconf does not validate; GC works from the journals", "error", cfgErr)
 	}
@@ -33,7 +33,7 @@ func (p *Plugin) GC(args *skel.CmdArgs) (err error) {
 			valid[k] = true
 		}
 	}
-	store := state.Store{Dir: cfg.StateDir}
+	store := state.Store{Dir: cfg.StateDir, Root: cfg.StateRoot}
 	keys, err := store.List()
 	if err != nil {
 		return cniError(types.ErrIOFailure, "%v", err)
@@ -51,12 +51,18 @@ func (p *Plugin) GC(args *skel.CmdArgs) (err error) {
 			continue
 		}
 		rec, err := store.ReadKey(k)
-		if errors.Is(err, state.ErrCorrupt) {
-			r.log.Error("dropping corrupt journal", "journal", k, "error", err)
-			errs = append(errs, store.RemoveKey(k))
+		switch {
+		case errors.Is(err, state.ErrNewer):
+			r.log.Warn("journal written by a newer plugin; left for the DEL that owns it", "journal", k, "error", err)
 			continue
-		}
-		if err != nil {
+		case errors.Is(err, state.ErrCorrupt):
+			// GC deletes only what it can prove is its own network's.
+			if rec = p.salvageOwn(cfg, k, store.Path(k), args.Path); rec == nil {
+				r.log.Warn("journal does not decode and does not show it is this network's; left for the DEL that owns it", "journal", k, "error", err)
+				continue
+			}
+			r.log.Warn("journal does not decode; restoring what it still tells", "journal", k, "error", err)
+		case err != nil:
 			errs = append(errs, err)
 			continue
 		}
@@ -85,7 +91,19 @@ func (p *Plugin) GC(args *skel.CmdArgs) (err error) {
 		r.mark("ipam")
 	}
 	if err := errors.Join(errs...); err != nil {
-		return cniError(types.ErrInternal, "gc: %v", err)
+		return cniError(gcCode(errs), "gc: %v", err)
 	}
 	return nil
+}
+
+// gcCode is "try again later" when every failure was a VF still on its way
+// back from a dying pod netns, and an internal error otherwise.
+func gcCode(errs []error) uint {
+	for _, err := range errs {
+		var e *types.Error
+		if err != nil && (!errors.As(err, &e) || e.Code != types.ErrTryAgainLater) {
+			return types.ErrInternal
+		}
+	}
+	return types.ErrTryAgainLater
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/sriov-rdma/sriov-rdma/pkg/config"
+	"github.com/sriov-rdma/sriov-rdma/pkg/confine"
 	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci/fixture"
@@ -40,6 +42,7 @@ type node struct {
 	lockDir  string
 	logFile  string
 	pf       fixture.PF
+	driver   vftest.Driver
 	vfs      *vftest.Fake
 	rdma     *fakeRDMA
 	ipam     *fakeIPAM
@@ -74,7 +77,7 @@ func newNode(t *testing.T, o nodeOpts) *node {
 	if o.driver.Name == "" {
 		o.driver = vftest.Full
 	}
-	n := &node{t: t, inj: &injector{}}
+	n := &node{t: t, inj: &injector{}, driver: o.driver}
 	n.host = newNS(t)
 	n.fabric = newNS(t)
 	n.sys = t.TempDir()
@@ -127,18 +130,22 @@ func newNode(t *testing.T, o nodeOpts) *node {
 	}
 	n.ipam = newFakeIPAM(n.inj)
 	n.p = &Plugin{
-		Devices:  pci.Sysfs{Root: n.sys},
-		VFs:      n.vfs,
-		Links:    faultyLinks{netdev.Kernel{}, n.inj},
-		RDMA:     n.rdma,
-		IPAM:     n.ipam,
-		Addr:     faultyAddr{kernelAddressing{}, n.inj},
-		BootID:   func() (string, error) { return "boot-1", nil },
-		Now:      time.Now,
-		LockDir:  n.lockDir,
-		LockWait: 2 * time.Second,
-		Stdout:   &n.stdout,
-		Stderr:   &bytes.Buffer{},
+		Devices: pci.Sysfs{Root: n.sys},
+		VFs:     n.vfs,
+		Links:   faultyLinks{netdev.Kernel{}, n.inj},
+		RDMA:    n.rdma,
+		IPAM:    n.ipam,
+		Addr:    faultyAddr{kernelAddressing{}, n.inj},
+		BootID:  func() (string, error) { return "boot-1", nil },
+		Now:     time.Now,
+		// The node's own temp directories are widened into the roots, as a
+		// node administrator would through the node settings file.
+		Options:   config.Options{Roots: confine.Default().Widen(confine.Roots{State: []string{os.TempDir()}, Log: []string{os.TempDir()}, DeviceInfo: []string{os.TempDir()}})},
+		LockDir:   n.lockDir,
+		LockWait:  2 * time.Second,
+		LimboWait: 300 * time.Millisecond,
+		Stdout:    &n.stdout,
+		Stderr:    &bytes.Buffer{},
 	}
 	return n
 }

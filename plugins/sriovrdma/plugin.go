@@ -1,5 +1,5 @@
 // Package sriovrdma implements the sriov-rdma CNI verbs. Each verb reads as
-// the story told in DESIGN.md; the kernel-facing work sits behind the small
+// its story in README's Verbs section; the kernel-facing work sits behind the small
 // interfaces below so the transaction logic is testable on kernels without
 // SR-IOV or RDMA.
 package sriovrdma
@@ -17,6 +17,8 @@ import (
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/plugins/pkg/ns"
 
+	"github.com/sriov-rdma/sriov-rdma/pkg/config"
+	"github.com/sriov-rdma/sriov-rdma/pkg/confine"
 	"github.com/sriov-rdma/sriov-rdma/pkg/ipam"
 	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
@@ -36,7 +38,9 @@ type Devices interface {
 // Links moves and configures netdevs.
 type Links interface {
 	Get(in ns.NetNS, name string) (netdev.Attrs, error)
-	MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string) error
+	// MoveRename returns the link as it arrived in to (found by ifindex).
+	MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string) (netdev.Attrs, error)
+	List(in ns.NetNS) ([]netdev.Attrs, error)
 	Rename(in ns.NetNS, name, newName string) error
 	SetMAC(in ns.NetNS, name string, mac net.HardwareAddr) error
 	SetMTU(in ns.NetNS, name string, mtu int) error
@@ -78,6 +82,11 @@ type Plugin struct {
 	IPAM    IPAM
 	Addr    Addressing
 
+	// Options are the node's settings (the roots a netconf's paths must
+	// lie below); NodeErr is why the node settings file was ignored, if it was.
+	Options config.Options
+	NodeErr error
+
 	// BootID identifies this boot; journals from another boot describe
 	// devices the reboot already reset.
 	BootID func() (string, error)
@@ -91,6 +100,10 @@ type Plugin struct {
 	LockDir string
 	// LockWait bounds the wait for a VF's lock.
 	LockWait time.Duration
+	// LimboWait bounds the wait, in DEL, GC and the ADD that wants the VF,
+	// for a VF netdev to come back from a pod netns whose path is gone: the
+	// kernel returns it only once the namespace is torn down.
+	LimboWait time.Duration
 	// Stdout receives the CNI result; Stderr the log when no logFile is set.
 	Stdout io.Writer
 	Stderr io.Writer
@@ -112,13 +125,22 @@ const DefaultLockWait = 10 * time.Second
 // most this much longer; a burst of ADDs sweeps once.
 const DefaultReclaimEvery = 10 * time.Second
 
+// DefaultLimboWait covers the kernel's asynchronous teardown of a pod
+// netns (tens of milliseconds, seconds on a loaded node); past it, DEL says
+// "try again later" and keeps the journal.
+const DefaultLimboWait = 3 * time.Second
+
 // DefaultGIDWait: the kernel adds the GID within milliseconds of the
 // address on hardware; the margin covers a loaded node (and emulation).
 const DefaultGIDWait = 3 * time.Second
 
 // New wires the plugin to the running kernel.
 func New() *Plugin {
+	roots, nodeErr := confine.LoadNode(confine.NodeFile)
 	return &Plugin{
+		Options:      config.Options{Roots: roots},
+		NodeErr:      nodeErr,
+		LimboWait:    DefaultLimboWait,
 		Devices:      pci.Sysfs{Root: "/sys"},
 		VFs:          vf.Kernel{},
 		Links:        netdev.Kernel{},

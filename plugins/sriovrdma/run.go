@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 
 	"github.com/sriov-rdma/sriov-rdma/pkg/config"
+	"github.com/sriov-rdma/sriov-rdma/pkg/confine"
 )
 
 // run is one verb invocation: its logger, its step timings and the facts the
@@ -51,23 +51,28 @@ func (r *run) logger(w io.Writer, level slog.Leveler) *slog.Logger {
 
 // useConfig switches the log to the configured file and level. The file is
 // opened for append and closed when the verb ends, so logrotate can move it
-// between invocations.
-func (r *run) useConfig(cfg *config.Config) {
-	if cfg.LogFile == "" {
-		r.log = r.logger(r.stderr, max(cfg.LogLevel, slog.LevelError))
-		return
-	}
-	f, err := os.OpenFile(cfg.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		r.log.Error("cannot open log file; logging errors to stderr", "logFile", cfg.LogFile, "error", err)
-		return
-	}
-	r.closer = f
-	r.logFile = cfg.LogFile
-	r.log = r.logger(f, cfg.LogLevel)
+// between invocations; it is never reached through a symbolic link. Without
+// a log file (or when it cannot be opened) warnings and errors go to
+// stderr, which the runtime logs: an attachment that fell back to
+// netdev-only is never silent.
+func (r *run) useConfig(cfg *config.Config, nodeErr error) {
 	r.fact("podNamespace", cfg.Args.PodNamespace)
 	r.fact("podName", cfg.Args.PodName)
 	r.fact("deviceID", cfg.DeviceID)
+	r.log = r.logger(r.stderr, max(cfg.LogLevel, slog.LevelWarn))
+	if cfg.LogFile != "" {
+		f, err := confine.OpenAppend(cfg.LogRoot, cfg.LogFile, 0o600, 0o700)
+		if err != nil {
+			r.log.Error("cannot open log file; logging warnings and errors to stderr", "logFile", cfg.LogFile, "error", err)
+		} else {
+			r.closer = f
+			r.logFile = cfg.LogFile
+			r.log = r.logger(f, cfg.LogLevel)
+		}
+	}
+	if nodeErr != nil {
+		r.log.Warn("node settings file ignored; using the default roots", "error", nodeErr)
+	}
 }
 
 // mark closes the current step: the time since the previous mark goes into

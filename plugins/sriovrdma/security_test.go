@@ -19,11 +19,12 @@ import (
 	"github.com/sriov-rdma/sriov-rdma/pkg/ipam"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci/fixture"
+	"github.com/sriov-rdma/sriov-rdma/pkg/state"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf/vftest"
 )
 
-// Security rules of issue 5, one test each:
+// The security rules README's Guarantees table lists, one test each:
 //   - deviceID and ifname never escape their directory or namespace;
 //   - only VFs are moved (a PF or a non-SR-IOV device is refused);
 //   - a VF a live pod owns is never handed out or reconfigured by another
@@ -345,20 +346,12 @@ func TestSecureDefaultsUnlessAsked(t *testing.T) {
 }
 
 // Journals hold IPAM configs and pod names; a lock anyone could take would
-// be a denial of service: files 0600, directories 0700, whatever the umask
-// and whatever mode the directories had before.
+// be a denial of service: files 0600 and the directories the plugin makes
+// 0700, whatever the umask.
 func TestStateAndLockFilesArePrivate(t *testing.T) {
 	n := newNode(t, nodeOpts{vfs: 1})
 	old := syscall.Umask(0)
 	defer syscall.Umask(old)
-	for _, d := range []string{n.stateDir, n.lockDir} {
-		if err := os.MkdirAll(d, 0o777); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(d, 0o777); err != nil {
-			t.Fatal(err)
-		}
-	}
 	p := n.newPod("pod-a")
 	conf := n.conf(0, nil)
 	n.mustAdd(p, conf)
@@ -366,7 +359,7 @@ func TestStateAndLockFilesArePrivate(t *testing.T) {
 		n.stateDir: os.ModeDir | 0o700,
 		n.lockDir:  os.ModeDir | 0o700,
 		filepath.Join(n.stateDir, "pod-a-net1.json"):  0o600,
-		filepath.Join(n.lockDir, n.vfAddr(0)+".lock"): 0o600,
+		state.Locks{Dir: n.lockDir}.Path(n.vfAddr(0)): 0o600,
 		n.logFile: 0o600,
 	}
 	for path, mode := range want {
@@ -391,6 +384,31 @@ func TestStateAndLockFilesArePrivate(t *testing.T) {
 		if len(ents) != 1 {
 			t.Errorf("%s holds %d entries, want 1", dir, len(ents))
 		}
+	}
+	if err := n.del(p, conf); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The netconf names stateDir: a directory that exists already (a node's
+// shared directory under /run, say) is the node's, and the plugin must not
+// change its mode. Its own files in it are still private.
+func TestExistingStateDirKeepsItsMode(t *testing.T) {
+	n := newNode(t, nodeOpts{vfs: 1})
+	if err := os.MkdirAll(n.stateDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(n.stateDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := n.newPod("pod-a")
+	conf := n.conf(0, nil)
+	n.mustAdd(p, conf)
+	if st, err := os.Stat(n.stateDir); err != nil || st.Mode().Perm() != 0o755 {
+		t.Errorf("stateDir the plugin did not create: mode %v (%v), want 0755 kept", st.Mode(), err)
+	}
+	if st, err := os.Stat(filepath.Join(n.stateDir, "pod-a-net1.json")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("journal: %v %v, want 0600", st, err)
 	}
 	if err := n.del(p, conf); err != nil {
 		t.Fatal(err)

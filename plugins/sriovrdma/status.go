@@ -24,12 +24,12 @@ func (p *Plugin) Status(args *skel.CmdArgs) (err error) {
 
 	// STATUS is asked per network, before any pod: per-pod values such as
 	// deviceID are absent by design, and a config error is ADD's to report.
-	cfg, cfgErr := config.LoadLenient(args.StdinData, args.Args)
-	r.useConfig(cfg)
+	cfg, cfgErr := config.LoadLenientWith(args.StdinData, args.Args, p.Options)
+	r.useConfig(cfg, p.NodeErr)
 	if cfgErr != nil {
 		r.log.Debug("netconf incomplete for ADD; STATUS checks readiness only", "error", cfgErr)
 	}
-	if err := writable(cfg.StateDir); err != nil {
+	if err := writable(state.Store{Dir: cfg.StateDir, Root: cfg.StateRoot}); err != nil {
 		return cniError(types.ErrPluginNotAvailable, "stateDir %s is not writable: %v", cfg.StateDir, err)
 	}
 	mode, err := p.RDMA.NetnsMode()
@@ -62,11 +62,11 @@ func (p *Plugin) Status(args *skel.CmdArgs) (err error) {
 }
 
 // writable proves the state directory takes a file, the way ADD will use it.
-func writable(dir string) error {
-	if err := (state.Store{Dir: dir}).Init(); err != nil {
+func writable(store state.Store) error {
+	if err := store.Init(); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".status-*")
+	f, err := os.CreateTemp(store.Dir, ".status-*")
 	if err != nil {
 		return fmt.Errorf("create probe file: %w", err)
 	}

@@ -170,6 +170,9 @@ func TestRDMAPolicy(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("ADD = %v, want an error containing %q", err, tc.wantErr)
 				}
+				if code := cniCode(t, err); code != CodeRDMAUnavailable {
+					t.Errorf("ADD: code %d, want %d (rdma: required, not available)", code, CodeRDMAUnavailable)
+				}
 				if d := before.diff(n.snapshot()); d != "" {
 					t.Errorf("refused ADD changed the node:\n%s", d)
 				}
@@ -281,6 +284,9 @@ func TestBusyVFIsRefused(t *testing.T) {
 	_, err := n.add(b, conf)
 	if err == nil || !strings.Contains(err.Error(), "busy") || !strings.Contains(err.Error(), "default/pod-a") {
 		t.Fatalf("second pod's ADD = %v, want busy naming pod-a", err)
+	}
+	if code := cniCode(t, err); code != CodeDeviceBusy {
+		t.Errorf("second pod's ADD: code %d, want %d (busy)", code, CodeDeviceBusy)
 	}
 	if got := links(t, a.ns); fmt.Sprint(got) != fmt.Sprint(snapA) {
 		t.Errorf("first pod changed: %v, was %v", got, snapA)
@@ -458,21 +464,32 @@ func TestStatusWithoutDeviceID(t *testing.T) {
 	}
 }
 
-// CNI_NETNS must be a network namespace other than the node's: anything
-// else is refused with code 8 before the host changes.
+// CNI_NETNS must be a network namespace other than the node's: a path
+// that does not exist is a container that does not exist (3), anything
+// else is an invalid variable (4); both are refused before the host
+// changes.
 func TestAddRefusesBadNetns(t *testing.T) {
 	n := newNode(t, nodeOpts{vfs: 1})
 	before := n.snapshot()
-	for _, path := range []string{"/proc/version", "/etc/hostname", "/nonexistent/netns", n.host.Path()} {
+	for _, tc := range []struct {
+		path string
+		code uint
+	}{
+		{"/proc/version", CodeInvalidEnv},
+		{"/etc/hostname", CodeInvalidEnv},
+		{"netns/relative", CodeInvalidEnv},
+		{"/nonexistent/netns", CodeNoContainer},
+		{n.host.Path(), CodeInvalidEnv},
+	} {
 		p := &pod{ns: n.newPod("x").ns, id: "pod-a", ifname: "net1"}
 		args := n.args(p, n.conf(0, nil))
-		args.Netns = path
+		args.Netns = tc.path
 		err := n.inHost(func() error { return n.p.Add(args) })
 		if err == nil {
-			t.Fatalf("ADD into %s succeeded", path)
+			t.Fatalf("ADD into %s succeeded", tc.path)
 		}
-		if code := cniCode(t, err); code != types.ErrInvalidNetNS {
-			t.Errorf("ADD into %s: code %d (%v), want 8", path, code, err)
+		if code := cniCode(t, err); code != tc.code {
+			t.Errorf("ADD into %s: code %d (%v), want %d", tc.path, code, err, tc.code)
 		}
 	}
 	if d := before.diff(n.snapshot()); d != "" {

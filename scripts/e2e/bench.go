@@ -134,6 +134,10 @@ func runBench(l *Lane, args []string) int {
 	}
 	b := newBencher(l, o)
 	defer b.dropPods()
+	if err = l.journalsOnDisk(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
 	if o.pair != "" {
 		b.pair = &benchPair{dir: o.pair, ctx: l.ctx, runs: o.runs, warm: o.warm}
 		if o.phase == "full" {

@@ -105,28 +105,12 @@ func (l *Lane) newPod(name string) (*pod, error) {
 	return p, nil
 }
 
-// cnitool runs `cnitool VERB NETWORK NETNS -i IFNAME` as a runtime would:
-// CNI_ARGS from the pod, CAP_ARGS for runtimeConfig when capArgs is set.
+// cnitoolRun runs `cnitool VERB NETWORK NETNS -i IFNAME` as a runtime would:
+// CNI_ARGS from the pod, CAP_ARGS for runtimeConfig when capArgs is set. On
+// error cobra prints "Error: <msg>", its usage text, then cnitool the
+// message again: stderr keeps the first line, which says it all.
 func (l *Lane) cnitoolRun(verb, network string, p *pod, ifname, capArgs string) result {
-	env := []string{
-		"NETCONFPATH=" + filepath.Join(l.confDir, network),
-		"CNI_PATH=" + l.cniPath,
-		"CNI_ARGS=" + p.cniArgs(),
-	}
-	if capArgs != "" {
-		env = append(env, "CAP_ARGS="+capArgs)
-	}
-	args := []string{verb, network, p.netns}
-	if ifname != "" {
-		args = append(args, "-i", ifname)
-	}
-	r := l.run(env, nil, l.cnitool, args...)
-	// On error cobra prints "Error: <msg>", its usage text, then cnitool
-	// the message again: the first line says it all.
-	if first, _, _ := strings.Cut(r.stderr, "\n"); strings.HasPrefix(first, "Error: ") {
-		r.stderr = first
-	}
-	return r
+	return l.cnitoolWith(l.cniPath, nil, verb, network, p, ifname, capArgs)
 }
 
 // pluginRun runs bin/sriov-rdma directly, as a runtime execs a plugin.

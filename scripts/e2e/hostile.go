@@ -1,6 +1,6 @@
 package main
 
-// Hostile input (issue 5, harness 4; `make hostile`). The shipped binary is
+// Hostile input (`make hostile`). The shipped binary is
 // run directly, as a runtime execs a plugin (CNI_* in the environment, the
 // netconf on stdin), with malformed JSON, wrong types, out-of-range numbers,
 // unknown enum values, path traversal in deviceID, CNI_IFNAME and
@@ -38,6 +38,9 @@ type hostileInput struct {
 	env   map[string]string // CNI_* overrides; "" unsets the variable
 	code  int               // expected CNI error code; 0: exit 0, nothing on stdout (CNI_COMMAND unset)
 	subs  []string          // the message must contain each
+	// absent lists paths that must not exist afterwards: what a netconf
+	// naming a path outside the plugin's roots must not have created.
+	absent []string
 }
 
 // hostileInputs is the table. conf(set) is a valid netconf for VF v with
@@ -92,6 +95,9 @@ func hostileInputs(conf func(set map[string]any) []byte, v vfSpec, podNetns, hos
 		{name: "mtu 1500.5", stdin: conf(map[string]any{"mtu": 1500.5}), code: 7, subs: []string{"mtu"}},
 		{name: "min_tx_rate above max_tx_rate", stdin: conf(map[string]any{"min_tx_rate": 100, "max_tx_rate": 10}), code: 7, subs: []string{"min_tx_rate", "max_tx_rate"}},
 		{name: "max_tx_rate -5", stdin: conf(map[string]any{"max_tx_rate": -5}), code: 7, subs: []string{"max_tx_rate"}},
+		// IFLA_VF_RATE carries 32 bits: 4294967396 would be applied as 100.
+		{name: "max_tx_rate 2^32+100", stdin: conf(map[string]any{"max_tx_rate": 4294967396}), code: 7, subs: []string{"max_tx_rate", "4294967396", "0-4294967295"}},
+		{name: "min_tx_rate 2^32", stdin: conf(map[string]any{"min_tx_rate": 4294967296}), code: 7, subs: []string{"min_tx_rate", "0-4294967295"}},
 
 		// Unknown enum values.
 		{name: "rdma yes", stdin: conf(map[string]any{"rdma": "yes"}), code: 7, subs: []string{"rdma", "yes"}},
@@ -118,7 +124,7 @@ func hostileInputs(conf func(set map[string]any) []byte, v vfSpec, podNetns, hos
 		{name: "deviceID an unknown VF", stdin: conf(map[string]any{"deviceID": unknownVF, "pciBusID": nil}), code: 7, subs: []string{unknownVF}},
 		{name: "missing deviceID", stdin: conf(map[string]any{"deviceID": nil, "pciBusID": nil}), code: 7, subs: []string{"deviceID"}},
 		{name: "ipam.type a path", stdin: conf(map[string]any{"ipam": map[string]any{"type": "../../../bin/sh"}}), code: 7, subs: []string{"ipam.type"}},
-		{name: "ipam without type", stdin: conf(map[string]any{"ipam": map[string]any{}}), code: 7, subs: []string{"ipam.type"}},
+		{name: "ipam without type", stdin: conf(map[string]any{"ipam": map[string]any{"subnet": "10.9.0.0/16"}}), code: 7, subs: []string{"ipam.type"}},
 		{name: "name with a slash", stdin: conf(map[string]any{"name": "../hostile"}), code: 7, subs: []string{"name"}},
 
 		// The plugin's own files.
@@ -127,6 +133,17 @@ func hostileInputs(conf func(set map[string]any) []byte, v vfSpec, podNetns, hos
 		{name: "stateDir /", stdin: conf(map[string]any{"stateDir": "/"}), code: 7, subs: []string{"stateDir"}},
 		{name: "logFile relative", stdin: conf(map[string]any{"logFile": "sriov.log"}), code: 7, subs: []string{"logFile", "absolute"}},
 		{name: "logFile a directory", stdin: conf(map[string]any{"logFile": "/var/log/"}), code: 7, subs: []string{"logFile"}},
+		// Outside the roots (targets inside the lane's private mounts, so a
+		// plugin that wrongly followed them harms nothing of the machine's).
+		{name: "stateDir outside the roots", stdin: conf(map[string]any{"stateDir": "/sys/e2e-hostile-state"}), code: 7,
+			subs: []string{"stateDir", "below /var/lib/cni/ or /run/"}, absent: []string{"/sys/e2e-hostile-state"}},
+		{name: "stateDir a root itself", stdin: conf(map[string]any{"stateDir": "/run"}), code: 7, subs: []string{"stateDir", "below"}},
+		{name: "logFile outside /var/log", stdin: conf(map[string]any{"logFile": "/run/e2e-hostile.log"}), code: 7,
+			subs: []string{"logFile", "below /var/log/"}, absent: []string{"/run/e2e-hostile.log"}},
+		{name: "device-info file on host-local's reservations", stdin: conf(map[string]any{"runtimeConfig": map[string]any{"CNIDeviceInfoFile": "/var/lib/cni/networks/e2e-hostile/10.56.0.10"}}), code: 7,
+			subs: []string{"runtimeConfig.CNIDeviceInfoFile", "below /run/k8s.cni.cncf.io/devinfo/"}, absent: []string{"/var/lib/cni/networks/e2e-hostile"}},
+		{name: "device-info file climbing out", stdin: conf(map[string]any{"runtimeConfig": map[string]any{"CNIDeviceInfoFile": "/run/k8s.cni.cncf.io/devinfo/../../netns/x.json"}}), code: 7,
+			subs: []string{"runtimeConfig.CNIDeviceInfoFile", ".."}, absent: []string{"/run/k8s.cni.cncf.io"}},
 
 		// Size.
 		{name: "netconf over 1 MiB", stdin: conf(map[string]any{"padding": strings.Repeat("A", 1<<20)}), code: 7, subs: []string{"bytes"}},
@@ -152,19 +169,21 @@ func hostileInputs(conf func(set map[string]any) []byte, v vfSpec, podNetns, hos
 		{name: "CNI_IFNAME ..", env: env("CNI_IFNAME", ".."), stdin: ok, code: 4, subs: []string{"interface name"}},
 		{name: "CNI_IFNAME 16 characters", env: env("CNI_IFNAME", "net1234567890123"), stdin: ok, code: 4, subs: []string{"interface name"}},
 		{name: "CNI_IFNAME with a space", env: env("CNI_IFNAME", "net 1"), stdin: ok, code: 4, subs: []string{"interface name"}},
+		// The kernel would name it net0: nobody would find the VF again.
+		{name: "CNI_IFNAME net%d", env: env("CNI_IFNAME", "net%d"), stdin: ok, code: 4, subs: []string{"net%d", "pattern"}},
 		{name: "CNI_ARGS without =", env: env("CNI_ARGS", "K8S_POD_NAME"), stdin: ok, code: 4, subs: []string{"CNI_ARGS"}},
 		{name: "CNI_IFNAME already in the pod", env: env("CNI_IFNAME", "lo"), stdin: ok, code: 4, subs: []string{"lo"}},
 
 		// Netns paths that are no pod.
-		{name: "CNI_NETNS does not exist", env: env("CNI_NETNS", "/run/netns/no-such-pod"), stdin: ok, code: 8, subs: []string{"/run/netns/no-such-pod"}},
-		{name: "CNI_NETNS a regular file", env: env("CNI_NETNS", "/etc/hostname"), stdin: ok, code: 8, subs: []string{"/etc/hostname"}},
-		{name: "CNI_NETNS a file in procfs", env: env("CNI_NETNS", "/proc/version"), stdin: ok, code: 8, subs: []string{"/proc/version"}},
-		{name: "CNI_NETNS a directory", env: env("CNI_NETNS", "/run/netns"), stdin: ok, code: 8, subs: []string{"/run/netns"}},
-		{name: "CNI_NETNS relative", env: env("CNI_NETNS", filepath.Base(podNetns)), stdin: ok, code: 8},
+		{name: "CNI_NETNS does not exist", env: env("CNI_NETNS", "/run/netns/no-such-pod"), stdin: ok, code: 3, subs: []string{"/run/netns/no-such-pod"}},
+		{name: "CNI_NETNS a regular file", env: env("CNI_NETNS", "/etc/hostname"), stdin: ok, code: 4, subs: []string{"/etc/hostname"}},
+		{name: "CNI_NETNS a file in procfs", env: env("CNI_NETNS", "/proc/version"), stdin: ok, code: 4, subs: []string{"/proc/version"}},
+		{name: "CNI_NETNS a directory", env: env("CNI_NETNS", "/run/netns"), stdin: ok, code: 4, subs: []string{"/run/netns"}},
+		{name: "CNI_NETNS relative", env: env("CNI_NETNS", filepath.Base(podNetns)), stdin: ok, code: 4},
 		// The node's own netns, by the path skel compares with and by the
 		// path of a process on the node (the lane's host: this driver).
-		{name: "CNI_NETNS /proc/self/ns/net", env: env("CNI_NETNS", "/proc/self/ns/net"), stdin: ok, code: 8},
-		{name: "CNI_NETNS the node's netns", env: env("CNI_NETNS", hostNetns), stdin: ok, code: 8},
+		{name: "CNI_NETNS /proc/self/ns/net", env: env("CNI_NETNS", "/proc/self/ns/net"), stdin: ok, code: 4},
+		{name: "CNI_NETNS the node's netns", env: env("CNI_NETNS", hostNetns), stdin: ok, code: 4},
 
 		// Other verbs.
 		{name: "DEL of malformed JSON", verb: "DEL", stdin: s(`{"cniVersion": "1.0.0",`), code: 6},
@@ -209,7 +228,7 @@ func hostileMode(l *Lane, args []string) int {
 		codes[in.code]++
 	}
 	var byCode []string
-	for _, c := range []int{1, 4, 6, 7, 8, 0} {
+	for _, c := range []int{1, 3, 4, 6, 7, 0} {
 		if codes[c] > 0 {
 			byCode = append(byCode, fmt.Sprintf("code %d: %d", c, codes[c]))
 		}
@@ -264,6 +283,12 @@ func (t *T) hostile(p *pod, i int, in hostileInput) time.Duration {
 	}
 	if after != before {
 		t.Errorf("the host changed: %s", snapshotDiff(before, after))
+	}
+	for _, p := range in.absent {
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("%s was created", p)
+			_ = os.RemoveAll(p)
+		}
 	}
 	if (r.ok() && in.code != 0) || after != before {
 		t.undoHostile(env, in.stdin)

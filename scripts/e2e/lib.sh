@@ -10,6 +10,10 @@ TOOLS=$ROOT/.tools/bin # git-ignored; the VM lane installs the same pins here
 DRIVER=$ROOT/.tools/sriov-rdma-e2e
 CNITOOL_MOD=github.com/containernetworking/cni/cnitool@v1.3.1
 HOSTLOCAL_MOD=github.com/containernetworking/plugins/plugins/ipam/host-local@v1.10.0
+# The chain case puts the plugin between two real ones: loopback before it
+# (a prevResult with an interface and addresses), tuning after it.
+LOOPBACK_MOD=github.com/containernetworking/plugins/plugins/main/loopback@v1.10.0
+TUNING_MOD=github.com/containernetworking/plugins/plugins/meta/tuning@v1.10.0
 
 e2e_die() { echo "$(basename "$0"): $*" >&2; exit 1; }
 
@@ -39,6 +43,8 @@ e2e_tool() {
 e2e_tools() {
   e2e_tool cnitool "$CNITOOL_MOD"
   e2e_tool host-local "$HOSTLOCAL_MOD"
+  e2e_tool loopback "$LOOPBACK_MOD"
+  e2e_tool tuning "$TUNING_MOD"
   local log
   log=$(cd "$ROOT" && CGO_ENABLED=0 "$GO" build -o "$DRIVER" ./scripts/e2e 2>&1) || { echo "$log" >&2; e2e_die "cannot build the e2e driver"; }
 }

@@ -103,15 +103,15 @@ func (f *Fake) do(call, pfName string, idx int, change func(p *pf, s *vf.State) 
 			return err
 		}
 	}
+	// As vf.Kernel answers: a PF netdev that is not there (renamed,
+	// driver unbound) and a VF the PF does not list (its VFs removed)
+	// both read as "no VF information".
 	p, ok := f.pfs[pfName]
 	if !ok {
-		return fmt.Errorf("link %s: %w", pfName, unix.ENODEV)
+		return fmt.Errorf("pf %s not in this netns: %w", pfName, vf.ErrNoVFInfo)
 	}
-	if p.drv.NoVFInfo {
+	if p.drv.NoVFInfo || idx < 0 || idx >= len(p.vfs) {
 		return fmt.Errorf("pf %s vf %d: %w", pfName, idx, vf.ErrNoVFInfo)
-	}
-	if idx < 0 || idx >= len(p.vfs) {
-		return unix.EINVAL
 	}
 	s := p.vfs[idx]
 	if err := change(p, &s); err != nil {

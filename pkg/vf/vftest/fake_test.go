@@ -59,8 +59,8 @@ func TestDriverRefusals(t *testing.T) {
 		call func() error
 		want error
 	}{
-		{"unknown pf", func() error { _, err := f.Get("nope", 0); return err }, unix.ENODEV},
-		{"vf out of range", func() error { _, err := f.Get("igb0", 1); return err }, unix.EINVAL},
+		{"unknown pf", func() error { _, err := f.Get("nope", 0); return err }, vf.ErrNoVFInfo},
+		{"vf out of range", func() error { _, err := f.Get("igb0", 1); return err }, vf.ErrNoVFInfo},
 		{"vlan out of range", func() error { return f.SetVLAN("igb0", 0, 4096, 0, vf.Proto8021Q) }, unix.EINVAL},
 		{"qos out of range", func() error { return f.SetVLAN("igb0", 0, 1, 8, vf.Proto8021Q) }, unix.EINVAL},
 		{"igb 802.1ad", func() error { return f.SetVLAN("igb0", 0, 1, 0, vf.Proto8021AD) }, unix.EPROTONOSUPPORT},
