@@ -18,9 +18,10 @@ import (
 // (Multus parses the file into a typed struct). If a new Multus keeps it,
 // this fails and the README's advice changes.
 func TestFieldsThatSurviveMultus(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "devinfo.json")
+	root := t.TempDir()
+	path := filepath.Join(root, "devinfo.json")
 	gid := 3
-	if err := devinfo.Write(path, devinfo.PCI{
+	if err := (devinfo.File{Root: root, Path: path}).Write(devinfo.PCI{
 		PCIAddress:     "0000:3b:00.2",
 		RDMADevice:     "mlx5_2",
 		PFPCIAddress:   "0000:3b:00.0",
