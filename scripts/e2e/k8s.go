@@ -39,6 +39,7 @@ type kt struct {
 	n      *k8sNode
 	ctx    context.Context
 	multus *libcni.NetworkConfigList // the node's network: Multus thin, cluster network first
+	thick  bool                      // multus is the thick shim's
 }
 
 func k8sMode(l *Lane, args []string) int {
@@ -104,7 +105,7 @@ func k8sMode(l *Lane, args []string) int {
 			break
 		}
 		ok := l.runCase(tcase{kc.name, kc.what, func(t *T) {
-			k := &kt{T: t, n: n, ctx: l.ctx, multus: multus}
+			k := &kt{T: t, n: n, ctx: l.ctx, multus: multus, thick: *flavour == "thick"}
 			t.Cleanup(k.clusterClean)
 			kc.run(k)
 		}})
@@ -130,7 +131,7 @@ func k8sMode(l *Lane, args []string) int {
 func selectK8sCases(args []string, thick bool) ([]k8sCase, error) {
 	all := k8sCases()
 	if thick {
-		all[len(all)-1] = k8sCase{"verbs", "CHECK, GC and STATUS as thick Multus delivers them: what reaches the plugin", caseK8sVerbsThick}
+		all[8] = k8sCase{"verbs", "CHECK, GC and STATUS as thick Multus delivers them: what reaches the plugin", caseK8sVerbsThick}
 	}
 	if len(args) == 0 {
 		return all, nil

@@ -24,6 +24,7 @@ func k8sCases() []k8sCase {
 		{"two-nets", "two networks of ours in one pod (net1, net2 on two VFs) plus the cluster network", caseK8sTwoNets},
 		{"dry-run", "every manifest the project ships passes server-side dry run against this apiserver", caseK8sDryRun},
 		{"verbs", "CHECK, GC and STATUS as Multus delivers them: what reaches the plugin", caseK8sVerbs},
+		{"del-error", "a DEL the plugin fails (VF busy, code 11): what the runtime hears", caseK8sDelError},
 	}
 }
 

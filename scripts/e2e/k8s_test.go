@@ -83,8 +83,8 @@ func TestShippedManifestsSplit(t *testing.T) {
 
 func TestSelectK8sCases(t *testing.T) {
 	all, err := selectK8sCases(nil, false)
-	if err != nil || len(all) != 9 {
-		t.Fatalf("all cases: %d, %v; want the 9 the lane promises", len(all), err)
+	if err != nil || len(all) != 10 {
+		t.Fatalf("all cases: %d, %v; want the 10 the lane promises", len(all), err)
 	}
 	thick, _ := selectK8sCases([]string{"verbs"}, true)
 	if len(thick) != 1 || thick[0].what == all[8].what {
