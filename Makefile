@@ -4,7 +4,7 @@ BIN     := bin/sriov-rdma
 # VERSION: the semver of the latest vX.Y.Z tag, else 0.0.0-<commit>. COMMIT:
 # the full commit, -dirty when the tree has changes. Both reach --version and
 # every log record. Set both where there is no .git (an image build).
-VERSION ?= $(shell v=$$(git describe --tags --abbrev=0 --match 'v[0-9]*.[0-9]*.[0-9]*' 2>/dev/null) && echo "$${v\#v}" || echo "0.0.0-$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)")
+VERSION ?= $(shell git describe --tags --abbrev=0 --match 'v[0-9]*.[0-9]*.[0-9]*' 2>/dev/null | sed 's/^v//' | grep . || echo "0.0.0-$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)")
 COMMIT  ?= $(shell c=$$(git rev-parse HEAD 2>/dev/null) && { git diff --quiet HEAD 2>/dev/null && echo "$$c" || echo "$$c-dirty"; } || echo unknown)
 LDFLAGS := -s -w -X main.buildVersion=$(VERSION) -X main.buildCommit=$(COMMIT)
 TOOLS   := $(CURDIR)/.tools
