@@ -163,7 +163,7 @@ func TestDelFailureKeepsJournalForRetry(t *testing.T) {
 	p := n.newPod("pod-a")
 	conf := n.conf(0, map[string]any{"vlan": 3})
 	n.mustAdd(p, conf)
-	n.inj.reset(0, "link-move net1 vf0")
+	n.inj.reset("link-move net1 vf0")
 	if err := n.del(p, conf); err == nil || !strings.Contains(err.Error(), "journal kept") {
 		t.Fatalf("DEL with a failing move = %v, want an error saying the journal is kept", err)
 	}

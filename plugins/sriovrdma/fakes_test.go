@@ -3,7 +3,6 @@ package sriovrdma
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"sort"
@@ -20,102 +19,6 @@ import (
 	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
 	"github.com/sriov-rdma/sriov-rdma/pkg/rdma"
 )
-
-var errInjected = errors.New("injected failure")
-
-// injector counts the calls that change something, across every fake and
-// wrapper of a node, and fails the one whose number is failAt (1-based; 0
-// never fails). Counting across all dependencies lets a test fail "each
-// step of ADD" without knowing how many there are.
-type injector struct {
-	mu     sync.Mutex
-	n      int
-	failAt int
-	failOp string // when set, fail the first call of exactly this name
-	failed bool
-	calls  []string
-}
-
-func (in *injector) hit(op string) error {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	in.n++
-	in.calls = append(in.calls, op)
-	if in.failOp != "" && op == in.failOp && !in.failed {
-		in.failed = true
-		return fmt.Errorf("%s: %w", op, errInjected)
-	}
-	if in.failAt != 0 && in.n == in.failAt {
-		return fmt.Errorf("%s (call %d): %w", op, in.n, errInjected)
-	}
-	return nil
-}
-
-func (in *injector) reset(failAt int, failOp string) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	in.n, in.failAt, in.failOp, in.failed, in.calls = 0, failAt, failOp, false, nil
-}
-
-func (in *injector) log() []string {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return append([]string(nil), in.calls...)
-}
-
-// faultyLinks runs the real netlink link calls, failing the injected ones.
-type faultyLinks struct {
-	Links
-	inj *injector
-}
-
-func (f faultyLinks) MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string) (netdev.Attrs, error) {
-	if err := f.inj.hit("link-move " + name + " " + newName); err != nil {
-		return netdev.Attrs{}, err
-	}
-	return f.Links.MoveRename(from, name, to, newName)
-}
-
-func (f faultyLinks) Rename(in ns.NetNS, name, newName string) error {
-	if err := f.inj.hit("link-rename " + name); err != nil {
-		return err
-	}
-	return f.Links.Rename(in, name, newName)
-}
-
-func (f faultyLinks) SetMAC(in ns.NetNS, name string, mac net.HardwareAddr) error {
-	if err := f.inj.hit("link-mac " + name); err != nil {
-		return err
-	}
-	return f.Links.SetMAC(in, name, mac)
-}
-
-func (f faultyLinks) SetMTU(in ns.NetNS, name string, mtu int) error {
-	if err := f.inj.hit("link-mtu " + name); err != nil {
-		return err
-	}
-	return f.Links.SetMTU(in, name, mtu)
-}
-
-func (f faultyLinks) SetUp(in ns.NetNS, name string, up bool) error {
-	if err := f.inj.hit("link-up " + name); err != nil {
-		return err
-	}
-	return f.Links.SetUp(in, name, up)
-}
-
-// faultyAddr runs the real address configuration, failing injected calls.
-type faultyAddr struct {
-	Addressing
-	inj *injector
-}
-
-func (f faultyAddr) Configure(in ns.NetNS, ifName string, res *current.Result) error {
-	if err := f.inj.hit("addr-configure " + ifName); err != nil {
-		return err
-	}
-	return f.Addressing.Configure(in, ifName, res)
-}
 
 // nsIno identifies a namespace by its inode.
 func nsIno(n ns.NetNS) uint64 {
@@ -138,7 +41,6 @@ type fakeRDMA struct {
 	noGID    bool // no RoCE v2 GID ever appears (RoCE v2 disabled on the NIC)
 	host     ns.NetNS
 	devs     map[string]*fakeRDMADev
-	inj      *injector
 }
 
 type fakeRDMADev struct {
@@ -149,8 +51,8 @@ type fakeRDMADev struct {
 	netdevIdx int
 }
 
-func newFakeRDMA(host ns.NetNS, inj *injector) *fakeRDMA {
-	return &fakeRDMA{mode: rdma.ModeExclusive, softMove: true, host: host, devs: map[string]*fakeRDMADev{}, inj: inj}
+func newFakeRDMA(host ns.NetNS) *fakeRDMA {
+	return &fakeRDMA{mode: rdma.ModeExclusive, softMove: true, host: host, devs: map[string]*fakeRDMADev{}}
 }
 
 // addHW registers a hardware device in the host namespace.
@@ -260,9 +162,6 @@ func (f *fakeRDMA) Exists(in ns.NetNS, name string) (bool, error) {
 }
 
 func (f *fakeRDMA) Move(name string, from, to ns.NetNS) error {
-	if err := f.inj.hit("rdma-move " + name); err != nil {
-		return err
-	}
 	if f.noRDMA {
 		return rdma.ErrNoRDMA
 	}
@@ -281,9 +180,6 @@ func (f *fakeRDMA) Move(name string, from, to ns.NetNS) error {
 }
 
 func (f *fakeRDMA) AddSoft(in ns.NetNS, name, typ, netdevName string) error {
-	if err := f.inj.hit("rdma-add " + name); err != nil {
-		return err
-	}
 	if f.noRDMA {
 		return rdma.ErrNoRDMA
 	}
@@ -309,9 +205,6 @@ func (f *fakeRDMA) AddSoft(in ns.NetNS, name, typ, netdevName string) error {
 }
 
 func (f *fakeRDMA) DelSoft(in ns.NetNS, name string) error {
-	if err := f.inj.hit("rdma-del " + name); err != nil {
-		return err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.purge()
@@ -349,11 +242,10 @@ type fakeIPAM struct {
 	mu    sync.Mutex
 	next  int
 	alloc map[string]net.IP
-	inj   *injector
 	calls []string
 }
 
-func newFakeIPAM(inj *injector) *fakeIPAM { return &fakeIPAM{alloc: map[string]net.IP{}, inj: inj} }
+func newFakeIPAM() *fakeIPAM { return &fakeIPAM{alloc: map[string]net.IP{}} }
 
 func attKey(c ipam.Call) string { return c.ContainerID + "/" + c.IfName }
 
@@ -365,9 +257,6 @@ func (f *fakeIPAM) record(op string, c ipam.Call) {
 
 func (f *fakeIPAM) Add(_ context.Context, c ipam.Call) (types.Result, error) {
 	f.record("ADD", c)
-	if err := f.inj.hit("ipam-add " + attKey(c)); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	ip, ok := f.alloc[attKey(c)]
@@ -384,9 +273,6 @@ func (f *fakeIPAM) Add(_ context.Context, c ipam.Call) (types.Result, error) {
 
 func (f *fakeIPAM) Del(_ context.Context, c ipam.Call) error {
 	f.record("DEL", c)
-	if err := f.inj.hit("ipam-del " + attKey(c)); err != nil {
-		return err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.alloc, attKey(c))

@@ -24,7 +24,7 @@ func TestFaultPointsMatchTheCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The rollback point is reached only by a failing ADD.
-	n.inj.reset(0, "link-move vf0 net1")
+	n.inj.reset("link-move vf0 net1")
 	if _, err := n.add(n.newPod("pod-b"), conf); err == nil {
 		t.Fatal("ADD with a failing move succeeded")
 	}

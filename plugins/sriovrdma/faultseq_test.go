@@ -1,12 +1,10 @@
 package sriovrdma
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand"
-	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,13 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
-	"github.com/containernetworking/plugins/pkg/ns"
 	"golang.org/x/sys/unix"
 
-	"github.com/sriov-rdma/sriov-rdma/pkg/ipam"
-	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
 	"github.com/sriov-rdma/sriov-rdma/pkg/state"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 )
@@ -176,20 +170,10 @@ type seqBaseline struct {
 func newSeqNode(t *testing.T, kind seqKind) *seqNode {
 	n := newNode(t, kind.opts())
 	f := &seqFaults{}
-	n.p.Links = seqLinks{n.p.Links, f}
-	n.p.RDMA = seqRDMA{n.p.RDMA, f}
-	n.p.IPAM = seqIPAM{n.p.IPAM, f}
-	n.p.Addr = seqAddr{n.p.Addr, f}
+	n.withFaults(f)
 	n.p.Fault = f.fault
 	// A lock held past an op is a bug the invariants catch; no need to wait.
 	n.p.LockWait = 300 * time.Millisecond
-	inner := n.vfs.FailAt
-	n.vfs.FailAt = func(call string) error {
-		if err := f.hit(streamMain, "vf "+call); err != nil {
-			return err
-		}
-		return inner(call)
-	}
 	sn := &seqNode{n: n, f: f, devinfo: t.TempDir()}
 	sn.base.host = links(t, n.host)
 	for i := 0; i < seqVFs; i++ {
@@ -260,6 +244,21 @@ func (f *seqFaults) hit(stream, op string) error {
 	return nil
 }
 
+// call counts c in its stream and fails it when the op is armed for its
+// number. IPAM ADD is the stream of its own (see streamIPAM); settle waits
+// for it to return.
+func (f *seqFaults) call(c depCall, run func() error) error {
+	stream := streamMain
+	if strings.HasPrefix(c.op, "ipam-add ") {
+		stream = streamIPAM
+		defer f.ipam.Done()
+	}
+	if err := f.hit(stream, c.op); err != nil {
+		return err
+	}
+	return run()
+}
+
 func (f *seqFaults) fault(point string) {
 	f.mu.Lock()
 	crashNow := f.crashAt == point
@@ -274,153 +273,6 @@ func (f *seqFaults) fault(point string) {
 	if point == "add:ipam" {
 		f.ipam.Add(1) // the IPAM goroutine starts right after this point
 	}
-}
-
-type seqLinks struct {
-	Links
-	f *seqFaults
-}
-
-func (l seqLinks) Get(in ns.NetNS, name string) (a netdev.Attrs, err error) {
-	if err := l.f.hit(streamMain, "link-get "+name); err != nil {
-		return a, err
-	}
-	return l.Links.Get(in, name)
-}
-
-func (l seqLinks) MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string) (netdev.Attrs, error) {
-	if err := l.f.hit(streamMain, "link-move "+name+" "+newName); err != nil {
-		return netdev.Attrs{}, err
-	}
-	return l.Links.MoveRename(from, name, to, newName)
-}
-
-func (l seqLinks) Rename(in ns.NetNS, name, newName string) error {
-	if err := l.f.hit(streamMain, "link-rename "+name+" "+newName); err != nil {
-		return err
-	}
-	return l.Links.Rename(in, name, newName)
-}
-
-func (l seqLinks) SetMAC(in ns.NetNS, name string, mac net.HardwareAddr) error {
-	if err := l.f.hit(streamMain, "link-mac "+name); err != nil {
-		return err
-	}
-	return l.Links.SetMAC(in, name, mac)
-}
-
-func (l seqLinks) SetMTU(in ns.NetNS, name string, mtu int) error {
-	if err := l.f.hit(streamMain, "link-mtu "+name); err != nil {
-		return err
-	}
-	return l.Links.SetMTU(in, name, mtu)
-}
-
-func (l seqLinks) SetUp(in ns.NetNS, name string, up bool) error {
-	if err := l.f.hit(streamMain, "link-up "+name); err != nil {
-		return err
-	}
-	return l.Links.SetUp(in, name, up)
-}
-
-type seqRDMA struct {
-	RDMA
-	f *seqFaults
-}
-
-func (r seqRDMA) NetnsMode() (string, error) {
-	if err := r.f.hit(streamMain, "rdma-mode"); err != nil {
-		return "", err
-	}
-	return r.RDMA.NetnsMode()
-}
-
-func (r seqRDMA) Exists(in ns.NetNS, name string) (bool, error) {
-	if err := r.f.hit(streamMain, "rdma-exists "+name); err != nil {
-		return false, err
-	}
-	return r.RDMA.Exists(in, name)
-}
-
-func (r seqRDMA) Move(name string, from, to ns.NetNS) error {
-	if err := r.f.hit(streamMain, "rdma-move "+name); err != nil {
-		return err
-	}
-	return r.RDMA.Move(name, from, to)
-}
-
-func (r seqRDMA) AddSoft(in ns.NetNS, name, typ, netdevName string) error {
-	if err := r.f.hit(streamMain, "rdma-add "+name); err != nil {
-		return err
-	}
-	return r.RDMA.AddSoft(in, name, typ, netdevName)
-}
-
-func (r seqRDMA) DelSoft(in ns.NetNS, name string) error {
-	if err := r.f.hit(streamMain, "rdma-del "+name); err != nil {
-		return err
-	}
-	return r.RDMA.DelSoft(in, name)
-}
-
-func (r seqRDMA) RoCEv2GIDIndex(in ns.NetNS, dev string, ips []net.IP, wait time.Duration) (int, error) {
-	if err := r.f.hit(streamMain, "rdma-gid "+dev); err != nil {
-		return -1, err
-	}
-	return r.RDMA.RoCEv2GIDIndex(in, dev, ips, wait)
-}
-
-type seqIPAM struct {
-	IPAM
-	f *seqFaults
-}
-
-func (i seqIPAM) Add(ctx context.Context, c ipam.Call) (types.Result, error) {
-	defer i.f.ipam.Done()
-	if err := i.f.hit(streamIPAM, "ipam-add "+attKey(c)); err != nil {
-		return nil, err
-	}
-	return i.IPAM.Add(ctx, c)
-}
-
-func (i seqIPAM) Del(ctx context.Context, c ipam.Call) error {
-	if err := i.f.hit(streamMain, "ipam-del "+attKey(c)); err != nil {
-		return err
-	}
-	return i.IPAM.Del(ctx, c)
-}
-
-func (i seqIPAM) Check(ctx context.Context, c ipam.Call) error {
-	if err := i.f.hit(streamMain, "ipam-check "+attKey(c)); err != nil {
-		return err
-	}
-	return i.IPAM.Check(ctx, c)
-}
-
-func (i seqIPAM) GC(ctx context.Context, c ipam.Call) error {
-	if err := i.f.hit(streamMain, "ipam-gc"); err != nil {
-		return err
-	}
-	return i.IPAM.GC(ctx, c)
-}
-
-type seqAddr struct {
-	Addressing
-	f *seqFaults
-}
-
-func (a seqAddr) Configure(in ns.NetNS, ifName string, res *current.Result) error {
-	if err := a.f.hit(streamMain, "addr-configure "+ifName); err != nil {
-		return err
-	}
-	return a.Addressing.Configure(in, ifName, res)
-}
-
-func (a seqAddr) Addrs(in ns.NetNS, ifName string) ([]net.IPNet, error) {
-	if err := a.f.hit(streamMain, "addr-list "+ifName); err != nil {
-		return nil, err
-	}
-	return a.Addressing.Addrs(in, ifName)
 }
 
 // faultSeq is one sequence: its seed, its random source, its pods and the
@@ -472,7 +324,7 @@ func (s *faultSeq) run() {
 	n.ipam.next = 0
 	n.ipam.calls = nil
 	n.ipam.mu.Unlock()
-	n.inj.reset(0, "")
+	n.inj.reset("")
 	n.vfs.ResetCalls()
 	if err := os.Truncate(n.logFile, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -111,13 +110,7 @@ func newNode(t *testing.T, o nodeOpts) *node {
 	}
 	n.vfs = vftest.New()
 	n.vfs.AddPF("pf0", o.driver, o.vfs)
-	n.vfs.FailAt = func(call string) error {
-		if strings.HasPrefix(call, "get ") {
-			return nil
-		}
-		return n.inj.hit("vf " + call)
-	}
-	n.rdma = newFakeRDMA(n.host, n.inj)
+	n.rdma = newFakeRDMA(n.host)
 	for i := 0; i < o.vfs; i++ {
 		if o.hwRDMA {
 			n.rdma.addHW(fmt.Sprintf("mlx5_%d", i))
@@ -128,14 +121,14 @@ func newNode(t *testing.T, o nodeOpts) *node {
 			}
 		}
 	}
-	n.ipam = newFakeIPAM(n.inj)
+	n.ipam = newFakeIPAM()
 	n.p = &Plugin{
 		Devices: pci.Sysfs{Root: n.sys},
 		VFs:     n.vfs,
-		Links:   faultyLinks{netdev.Kernel{}, n.inj},
+		Links:   netdev.Kernel{},
 		RDMA:    n.rdma,
 		IPAM:    n.ipam,
-		Addr:    faultyAddr{kernelAddressing{}, n.inj},
+		Addr:    kernelAddressing{},
 		BootID:  func() (string, error) { return "boot-1", nil },
 		Now:     time.Now,
 		// The node's own temp directories are widened into the roots, as a
@@ -147,6 +140,7 @@ func newNode(t *testing.T, o nodeOpts) *node {
 		Stdout:    &n.stdout,
 		Stderr:    &bytes.Buffer{},
 	}
+	n.withFaults(n.inj)
 	return n
 }
 

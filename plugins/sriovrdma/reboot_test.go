@@ -98,7 +98,7 @@ func (n *node) changeCalls() []string {
 }
 
 func (n *node) resetCalls() {
-	n.inj.reset(0, "")
+	n.inj.reset("")
 	n.vfs.ResetCalls()
 }
 

@@ -38,7 +38,7 @@ func TestAddFailureAtEveryStepLeavesHostAsBefore(t *testing.T) {
 			for i := 1; i <= total; i++ {
 				n := newNode(t, tc.opts)
 				before := n.snapshot()
-				n.inj.reset(0, calls[i-1])
+				n.inj.reset(calls[i-1])
 				p := n.newPod("pod")
 				_, err := n.add(p, n.conf(0, extra))
 				if err == nil {
