@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"testing"
 	"time"
 
@@ -24,7 +23,6 @@ import (
 	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci/fixture"
-	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf/vftest"
 )
 
@@ -304,72 +302,6 @@ func (n *node) gc(conf []byte, valid ...*pod) error {
 	return n.inHost(func() error { return n.p.GC(&skel.CmdArgs{StdinData: b, Path: "/nonexistent"}) })
 }
 
-// linkState is what a user sees of a netdev.
-type linkState struct {
-	Index int
-	MAC   string
-	MTU   int
-	Up    bool
-}
-
-func links(t *testing.T, in ns.NetNS) map[string]linkState {
-	t.Helper()
-	out := map[string]linkState{}
-	err := in.Do(func(ns.NetNS) error {
-		ls, err := netlink.LinkList()
-		for _, l := range ls {
-			a := l.Attrs()
-			out[a.Name] = linkState{a.Index, a.HardwareAddr.String(), a.MTU, a.Flags&1 != 0}
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatalf("list links: %v", err)
-	}
-	return out
-}
-
-// snapshot is everything of the node that ADD may change.
-type snapshot struct {
-	Host  map[string]linkState
-	VFs   []vf.State
-	RDMA  string
-	IPs   map[string]string
-	State []string
-}
-
-func (n *node) snapshot() snapshot {
-	s := snapshot{Host: links(n.t, n.host), RDMA: n.rdma.dump(), IPs: n.ipam.allocated()}
-	for i := range n.pf.VFs {
-		s.VFs = append(s.VFs, n.vfs.State("pf0", i))
-	}
-	for _, dir := range []string{n.stateDir, n.lockDir} {
-		_ = filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
-			if err == nil && !info.IsDir() {
-				rel, _ := filepath.Rel(filepath.Dir(dir), path)
-				s.State = append(s.State, rel)
-			}
-			return nil
-		})
-	}
-	sort.Strings(s.State)
-	return s
-}
-
-func (s snapshot) diff(o snapshot) string {
-	a, _ := json.MarshalIndent(s, "", " ")
-	b, _ := json.MarshalIndent(o, "", " ")
-	if string(a) == string(b) {
-		return ""
-	}
-	return fmt.Sprintf("before:\n%s\nafter:\n%s", a, b)
-}
-
-func (n *node) logText() string {
-	b, _ := os.ReadFile(n.logFile)
-	return string(b)
-}
-
 // deleteNS does what `ip netns del` does: the pinning mount and file go,
 // and the namespace dies once nothing else holds it.
 func deleteNS(t *testing.T, n ns.NetNS) {
@@ -398,3 +330,24 @@ func deleteNS(t *testing.T, n ns.NetNS) {
 type crash struct{}
 
 var errCrashed = errors.New("crashed at a fault point")
+
+func inLink(in ns.NetNS, name string, f func(netlink.Link) error) error {
+	return in.Do(func(ns.NetNS) error {
+		l, err := netlink.LinkByName(name)
+		if err != nil {
+			return err
+		}
+		return f(l)
+	})
+}
+
+// crashAt stops the verb at a fault point as a SIGKILL would: no rollback
+// runs; the lock goes with the process.
+func (n *node) crashAt(point string, verb func()) {
+	n.p.Fault = func(p string) {
+		if p == point {
+			panic(crash{})
+		}
+	}
+	verb()
+}

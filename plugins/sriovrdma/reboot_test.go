@@ -80,28 +80,6 @@ func bootID(id string) func() (string, error) {
 	return func() (string, error) { return id, nil }
 }
 
-// changeCalls is what the plugin did to devices: link and RDMA changes (the
-// injector's log) and PF-side sets (the VF fake's log, reads left out).
-func (n *node) changeCalls() []string {
-	var out []string
-	for _, c := range n.inj.log() {
-		if !strings.HasPrefix(c, "ipam-") {
-			out = append(out, c)
-		}
-	}
-	for _, c := range n.vfs.Calls() {
-		if !strings.HasPrefix(c, "get ") {
-			out = append(out, "vf "+c)
-		}
-	}
-	return out
-}
-
-func (n *node) resetCalls() {
-	n.inj.reset("")
-	n.vfs.ResetCalls()
-}
-
 // After a reboot the journal's originals describe a device the reboot
 // already reset: DEL releases the address with the IPAM config recorded at
 // ADD, leaves the device alone and drops the journal.

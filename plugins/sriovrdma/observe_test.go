@@ -1,0 +1,132 @@
+package sriovrdma
+
+// What the tests read of a node: its links, a snapshot of everything ADD
+// may change, the plugin's log, the device calls it made, its journals and
+// the CNI codes of its errors.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/containernetworking/cni/pkg/types"
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
+)
+
+// linkState is what a user sees of a netdev.
+type linkState struct {
+	Index int
+	MAC   string
+	MTU   int
+	Up    bool
+}
+
+func links(t *testing.T, in ns.NetNS) map[string]linkState {
+	t.Helper()
+	out := map[string]linkState{}
+	err := in.Do(func(ns.NetNS) error {
+		ls, err := netlink.LinkList()
+		for _, l := range ls {
+			a := l.Attrs()
+			out[a.Name] = linkState{a.Index, a.HardwareAddr.String(), a.MTU, a.Flags&1 != 0}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("list links: %v", err)
+	}
+	return out
+}
+
+// snapshot is everything of the node that ADD may change.
+type snapshot struct {
+	Host  map[string]linkState
+	VFs   []vf.State
+	RDMA  string
+	IPs   map[string]string
+	State []string
+}
+
+func (n *node) snapshot() snapshot {
+	s := snapshot{Host: links(n.t, n.host), RDMA: n.rdma.dump(), IPs: n.ipam.allocated()}
+	for i := range n.pf.VFs {
+		s.VFs = append(s.VFs, n.vfs.State("pf0", i))
+	}
+	for _, dir := range []string{n.stateDir, n.lockDir} {
+		_ = filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+			if err == nil && !info.IsDir() {
+				rel, _ := filepath.Rel(filepath.Dir(dir), path)
+				s.State = append(s.State, rel)
+			}
+			return nil
+		})
+	}
+	sort.Strings(s.State)
+	return s
+}
+
+func (s snapshot) diff(o snapshot) string {
+	a, _ := json.MarshalIndent(s, "", " ")
+	b, _ := json.MarshalIndent(o, "", " ")
+	if string(a) == string(b) {
+		return ""
+	}
+	return fmt.Sprintf("before:\n%s\nafter:\n%s", a, b)
+}
+
+func (n *node) logText() string {
+	b, _ := os.ReadFile(n.logFile)
+	return string(b)
+}
+
+func cniCode(t *testing.T, err error) uint {
+	t.Helper()
+	var e *types.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v is not a CNI error", err)
+	}
+	return e.Code
+}
+
+func code(err error) uint {
+	var e *types.Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return 0
+}
+
+func (n *node) journalExists(p *pod) bool {
+	_, err := os.Stat(filepath.Join(n.stateDir, p.id+"-"+p.ifname+".json"))
+	return err == nil
+}
+
+// changeCalls is what the plugin did to devices: link and RDMA changes (the
+// injector's log) and PF-side sets (the VF fake's log, reads left out).
+func (n *node) changeCalls() []string {
+	var out []string
+	for _, c := range n.inj.log() {
+		if !strings.HasPrefix(c, "ipam-") {
+			out = append(out, c)
+		}
+	}
+	for _, c := range n.vfs.Calls() {
+		if !strings.HasPrefix(c, "get ") {
+			out = append(out, "vf "+c)
+		}
+	}
+	return out
+}
+
+func (n *node) resetCalls() {
+	n.inj.reset("")
+	n.vfs.ResetCalls()
+}
