@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -129,4 +130,42 @@ func (n *node) changeCalls() []string {
 func (n *node) resetCalls() {
 	n.inj.reset("")
 	n.vfs.ResetCalls()
+}
+
+// liveView is what the owner of a live attachment sees of it: the pod's
+// links, the VF's PF-side state, its address, and its RDMA device in the
+// pod. It is taken while the attachment is live, and checked after ops
+// that must leave it alone.
+type liveView struct {
+	n     *node
+	p     *pod
+	vf    int
+	links map[string]linkState
+	state vf.State
+	ip    string
+}
+
+// live views p's attachment of VF i (on a node with hardware RDMA).
+func (n *node) live(p *pod, i int) liveView {
+	return liveView{n: n, p: p, vf: i, links: links(n.t, p.ns), state: n.vfs.State("pf0", i), ip: n.ipam.allocated()[p.id+"/"+p.ifname]}
+}
+
+// unchanged reports, as errors of t, what differs from the view after the
+// op named when.
+func (v liveView) unchanged(t *testing.T, when string) {
+	t.Helper()
+	n, p := v.n, v.p
+	if got := links(t, p.ns); !reflect.DeepEqual(got, v.links) {
+		t.Errorf("%s: %s's links changed: %v, were %v", when, p.id, got, v.links)
+	}
+	if got := n.vfs.State("pf0", v.vf); got != v.state {
+		t.Errorf("%s: VF %d reconfigured: %+v, was %+v", when, v.vf, got, v.state)
+	}
+	dev := fmt.Sprintf("mlx5_%d", v.vf)
+	if got := n.rdma.where(dev, p.ns); got != "pod" {
+		t.Errorf("%s: %s left %s: %s", when, dev, p.id, got)
+	}
+	if got := n.ipam.allocated()[p.id+"/"+p.ifname]; got != v.ip {
+		t.Errorf("%s: %s's address %q, was %q", when, p.id, got, v.ip)
+	}
 }

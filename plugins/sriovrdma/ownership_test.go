@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -89,21 +88,10 @@ func TestLiveVFNeverTouchedByOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	linksA, vfA, ipA := links(t, a.ns), n.vfs.State("pf0", 0), n.ipam.allocated()["pod-a/net1"]
+	liveA := n.live(a, 0)
 	unchanged := func(when string) {
 		t.Helper()
-		if got := links(t, a.ns); !reflect.DeepEqual(got, linksA) {
-			t.Errorf("%s: pod-a's links changed: %v, were %v", when, got, linksA)
-		}
-		if got := n.vfs.State("pf0", 0); got != vfA {
-			t.Errorf("%s: VF 0 reconfigured: %+v, was %+v", when, got, vfA)
-		}
-		if got := n.rdma.where("mlx5_0", a.ns); got != "pod" {
-			t.Errorf("%s: mlx5_0 left pod-a: %s", when, got)
-		}
-		if got := n.ipam.allocated()["pod-a/net1"]; got != ipA {
-			t.Errorf("%s: pod-a's address %q, was %q", when, got, ipA)
-		}
+		liveA.unchanged(t, when)
 		for _, c := range n.changeCalls() {
 			if strings.Contains(c, "pf0 0 ") || strings.Contains(c, "mlx5_0") || strings.Contains(c, "vf0") {
 				t.Errorf("%s: call on pod-a's VF: %s", when, c)
