@@ -25,9 +25,7 @@ func TestStateAndLockFilesArePrivate(t *testing.T) {
 	n := newNode(t, nodeOpts{vfs: 1})
 	old := syscall.Umask(0)
 	defer syscall.Umask(old)
-	p := n.newPod("pod-a")
-	conf := n.conf(0, nil)
-	n.mustAdd(p, conf)
+	p, conf := n.attached("pod-a", 0, nil)
 	want := map[string]os.FileMode{
 		n.stateDir: os.ModeDir | 0o700,
 		n.lockDir:  os.ModeDir | 0o700,
@@ -58,9 +56,7 @@ func TestStateAndLockFilesArePrivate(t *testing.T) {
 			t.Errorf("%s holds %d entries, want 1", dir, len(ents))
 		}
 	}
-	if err := n.del(p, conf); err != nil {
-		t.Fatal(err)
-	}
+	n.mustDel(p, conf)
 }
 
 // The netconf names stateDir: a directory that exists already (a node's
@@ -74,18 +70,14 @@ func TestExistingStateDirKeepsItsMode(t *testing.T) {
 	if err := os.Chmod(n.stateDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	p := n.newPod("pod-a")
-	conf := n.conf(0, nil)
-	n.mustAdd(p, conf)
+	p, conf := n.attached("pod-a", 0, nil)
 	if st, err := os.Stat(n.stateDir); err != nil || st.Mode().Perm() != 0o755 {
 		t.Errorf("stateDir the plugin did not create: mode %v (%v), want 0755 kept", st.Mode(), err)
 	}
 	if st, err := os.Stat(filepath.Join(n.stateDir, "pod-a-net1.json")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("journal: %v %v, want 0600", st, err)
 	}
-	if err := n.del(p, conf); err != nil {
-		t.Fatal(err)
-	}
+	n.mustDel(p, conf)
 }
 
 // The device-info file: created by ADD, removed by DEL; one the device
@@ -136,9 +128,7 @@ func TestDeviceInfoFileOwnership(t *testing.T) {
 	if got, _ := os.ReadFile(other); string(got) != "not json" {
 		t.Errorf("the rollback changed or removed the file: %q", got)
 	}
-	if d := n.snapshot().diff(before); d != "" {
-		t.Errorf("node after the failed ADD differs:\n%s", d)
-	}
+	n.sameAs(before, "node after the failed ADD differs")
 }
 
 // Paths a netconf names outside the node's roots are refused before
@@ -161,7 +151,5 @@ func TestAddRefusesPathsOutsideTheRoots(t *testing.T) {
 	if b, _ := os.ReadFile(victim); !bytes.Contains(b, []byte(`"plugins":[]`)) || bytes.Contains(b, []byte(`"pci"`)) {
 		t.Errorf("the file was changed: %s", b)
 	}
-	if d := n.snapshot().diff(before); d != "" {
-		t.Errorf("node changed:\n%s", d)
-	}
+	n.sameAs(before, "node changed")
 }

@@ -81,9 +81,7 @@ func TestGCLeavesOtherNetworksAlone(t *testing.T) {
 // network's torn journal is restored.
 func TestGCLeavesJournalsItCannotProveAreItsOwn(t *testing.T) {
 	n := newNode(t, nodeOpts{vfs: 2})
-	own := n.newPod("own")
-	conf := n.conf(0, nil)
-	n.mustAdd(own, conf)
+	own, conf := n.attached("own", 0, nil)
 	// Tear its journal after the network's name and the device.
 	ownPath := filepath.Join(n.stateDir, "own-net1.json")
 	raw, err := os.ReadFile(ownPath)

@@ -3,7 +3,6 @@ package sriovrdma
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/containernetworking/cni/pkg/skel"
-	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
@@ -219,89 +216,6 @@ func (n *node) newPod(id string) *pod {
 	return &pod{ns: newNS(n.t), id: id, ifname: "net1"}
 }
 
-func (n *node) args(p *pod, conf []byte) *skel.CmdArgs {
-	return &skel.CmdArgs{
-		ContainerID: p.id,
-		Netns:       p.ns.Path(),
-		IfName:      p.ifname,
-		Args:        "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + p.id,
-		Path:        "/nonexistent",
-		StdinData:   conf,
-	}
-}
-
-// inHost runs a verb on a thread inside the node's host namespace, as the
-// runtime would run the plugin on the node.
-func (n *node) inHost(f func() error) error {
-	var verbErr error
-	if err := n.host.Do(func(ns.NetNS) error {
-		defer func() {
-			if r := recover(); r != nil {
-				if _, ok := r.(crash); !ok {
-					panic(r)
-				}
-				verbErr = errCrashed
-			}
-		}()
-		verbErr = f()
-		return nil
-	}); err != nil {
-		n.t.Fatalf("enter host netns: %v", err)
-	}
-	return verbErr
-}
-
-func (n *node) add(p *pod, conf []byte) (*current.Result, error) {
-	n.stdout.Reset()
-	if err := n.inHost(func() error { return n.p.Add(n.args(p, conf)) }); err != nil {
-		return nil, err
-	}
-	res := &current.Result{}
-	if err := json.Unmarshal(n.stdout.Bytes(), res); err != nil {
-		n.t.Fatalf("ADD printed no result: %v: %q", err, n.stdout.String())
-	}
-	return res, nil
-}
-
-func (n *node) mustAdd(p *pod, conf []byte) *current.Result {
-	n.t.Helper()
-	res, err := n.add(p, conf)
-	if err != nil {
-		n.t.Fatalf("ADD %s: %v", p.id, err)
-	}
-	return res
-}
-
-func (n *node) del(p *pod, conf []byte) error {
-	return n.inHost(func() error { return n.p.Del(n.args(p, conf)) })
-}
-
-func (n *node) check(p *pod, conf []byte, prev *current.Result) error {
-	var c map[string]any
-	if err := json.Unmarshal(conf, &c); err != nil {
-		n.t.Fatal(err)
-	}
-	c["prevResult"] = prev
-	b, _ := json.Marshal(c)
-	return n.inHost(func() error { return n.p.Check(n.args(p, b)) })
-}
-
-func (n *node) gc(conf []byte, valid ...*pod) error {
-	var c map[string]any
-	if err := json.Unmarshal(conf, &c); err != nil {
-		n.t.Fatal(err)
-	}
-	var va []map[string]string
-	for _, p := range valid {
-		va = append(va, map[string]string{"containerID": p.id, "ifname": p.ifname})
-	}
-	if va != nil {
-		c["cni.dev/valid-attachments"] = va
-	}
-	b, _ := json.Marshal(c)
-	return n.inHost(func() error { return n.p.GC(&skel.CmdArgs{StdinData: b, Path: "/nonexistent"}) })
-}
-
 // deleteNS does what `ip netns del` does: the pinning mount and file go,
 // and the namespace dies once nothing else holds it.
 func deleteNS(t *testing.T, n ns.NetNS) {
@@ -325,12 +239,6 @@ func deleteNS(t *testing.T, n ns.NetNS) {
 	}
 }
 
-// crash is what a fault point panics with in tests: the verb stops there
-// as a SIGKILL would stop it.
-type crash struct{}
-
-var errCrashed = errors.New("crashed at a fault point")
-
 func inLink(in ns.NetNS, name string, f func(netlink.Link) error) error {
 	return in.Do(func(ns.NetNS) error {
 		l, err := netlink.LinkByName(name)
@@ -339,15 +247,4 @@ func inLink(in ns.NetNS, name string, f func(netlink.Link) error) error {
 		}
 		return f(l)
 	})
-}
-
-// crashAt stops the verb at a fault point as a SIGKILL would: no rollback
-// runs; the lock goes with the process.
-func (n *node) crashAt(point string, verb func()) {
-	n.p.Fault = func(p string) {
-		if p == point {
-			panic(crash{})
-		}
-	}
-	verb()
 }

@@ -73,9 +73,7 @@ func TestMACFallbackWhenDriverRefusesOriginal(t *testing.T) {
 			if got := n.vfs.State("pf0", 0).MAC; got != podMAC {
 				t.Fatalf("admin MAC in the pod %s, want %s", got, podMAC)
 			}
-			if err := n.del(p, conf); err != nil {
-				t.Fatalf("DEL: %v", err)
-			}
+			n.mustDel(p, conf)
 			got := n.vfs.State("pf0", 0)
 			mac, err := net.ParseMAC(got.MAC)
 			if err != nil || len(mac) != 6 {
@@ -115,9 +113,7 @@ func TestTransientMACErrorIsRetriedNotReplaced(t *testing.T) {
 		t.Run(errno.Error(), func(t *testing.T) {
 			n := newNode(t, nodeOpts{vfs: 2})
 			orig := n.vfs.State("pf0", 0)
-			p := n.newPod("pod-a")
-			conf := n.conf(0, map[string]any{"mac": "02:00:00:00:00:aa"})
-			n.mustAdd(p, conf)
+			p, conf := n.attached("pod-a", 0, map[string]any{"mac": "02:00:00:00:00:aa"})
 			once := false
 			inner := n.vfs.FailAt
 			n.vfs.FailAt = func(call string) error {
@@ -200,10 +196,6 @@ func TestPodMACOnAnUntrustedVF(t *testing.T) {
 	if got := n.vfs.State("pf0", 0); got.MAC != mac || got.Trust || got.VLAN != 12 {
 		t.Errorf("PF view %+v, want MAC %s, trust off, vlan 12", got, mac)
 	}
-	if err := n.del(p, conf); err != nil {
-		t.Fatalf("DEL: %v", err)
-	}
-	if d := n.snapshot().diff(before); d != "" {
-		t.Errorf("node after DEL differs:\n%s", d)
-	}
+	n.mustDel(p, conf)
+	n.sameAs(before, "node after DEL differs")
 }

@@ -83,6 +83,15 @@ func (s snapshot) diff(o snapshot) string {
 	return fmt.Sprintf("before:\n%s\nafter:\n%s", a, b)
 }
 
+// sameAs reports, as an error of the test, how the node differs from
+// before; what says what ran since, as in "refused ADD changed the node".
+func (n *node) sameAs(before snapshot, what string) {
+	n.t.Helper()
+	if d := before.diff(n.snapshot()); d != "" {
+		n.t.Errorf("%s:\n%s", what, d)
+	}
+}
+
 func (n *node) logText() string {
 	b, _ := os.ReadFile(n.logFile)
 	return string(b)

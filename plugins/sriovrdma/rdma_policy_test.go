@@ -42,25 +42,14 @@ func TestRDMAPolicy(t *testing.T) {
 			if tc.opts.softRDMA {
 				dev = "rxe0"
 			}
-			before := n.snapshot()
 			p := n.newPod("pod-a")
 			conf := n.conf(0, map[string]any{"rdma": tc.policy})
-			_, err := n.add(p, conf)
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("ADD = %v, want an error containing %q", err, tc.wantErr)
-				}
-				if code := cniCode(t, err); code != CodeRDMAUnavailable {
-					t.Errorf("ADD: code %d, want %d (rdma: required, not available)", code, CodeRDMAUnavailable)
-				}
-				if d := before.diff(n.snapshot()); d != "" {
-					t.Errorf("refused ADD changed the node:\n%s", d)
-				}
+				n.refusedAdd(p, conf, CodeRDMAUnavailable, tc.wantErr)
 				return
 			}
-			if err != nil {
-				t.Fatalf("ADD: %v", err)
-			}
+			before := n.snapshot()
+			n.mustAdd(p, conf)
 			where := n.rdma.where(dev, p.ns)
 			if tc.inPod && where != "pod" {
 				t.Errorf("%s is in %s, want pod", dev, where)
@@ -71,12 +60,8 @@ func TestRDMAPolicy(t *testing.T) {
 			if tc.logs != "" && !strings.Contains(n.logText(), tc.logs) {
 				t.Errorf("log does not say %q:\n%s", tc.logs, n.logText())
 			}
-			if err := n.del(p, conf); err != nil {
-				t.Fatalf("DEL: %v", err)
-			}
-			if d := before.diff(n.snapshot()); d != "" {
-				t.Errorf("DEL did not restore the node:\n%s", d)
-			}
+			n.mustDel(p, conf)
+			n.sameAs(before, "DEL did not restore the node")
 		})
 	}
 }
@@ -88,16 +73,12 @@ func TestWarningsGoToStderrWithoutLogFile(t *testing.T) {
 	n.rdma.mode = "shared"
 	var stderr bytes.Buffer
 	n.p.Stderr = &stderr
-	p := n.newPod("pod-a")
-	conf := n.conf(0, map[string]any{"logFile": nil})
-	n.mustAdd(p, conf)
+	p, conf := n.attached("pod-a", 0, map[string]any{"logFile": nil})
 	if !strings.Contains(stderr.String(), `"level":"WARN"`) || !strings.Contains(stderr.String(), "netdev-only") {
 		t.Errorf("stderr has no warning about the netdev-only attachment:\n%s", stderr.String())
 	}
 	if strings.Contains(stderr.String(), `"level":"INFO"`) {
 		t.Errorf("stderr carries info records:\n%s", stderr.String())
 	}
-	if err := n.del(p, conf); err != nil {
-		t.Fatal(err)
-	}
+	n.mustDel(p, conf)
 }

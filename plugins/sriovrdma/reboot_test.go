@@ -253,9 +253,7 @@ func TestRebootNewOwnerKeepsVF(t *testing.T) {
 func TestGCAfterRebootCleansOldJournals(t *testing.T) {
 	n := newNode(t, nodeOpts{vfs: 2, hwRDMA: true})
 	ipamLog := recordIPAMConf(n)
-	a := n.newPod("pod-a")
-	addConf := n.conf(1, map[string]any{"vlan": 11, "ipam": map[string]any{"type": "fake", "recorded": "at-add"}})
-	n.mustAdd(a, addConf)
+	n.attached("pod-a", 1, map[string]any{"vlan": 11, "ipam": map[string]any{"type": "fake", "recorded": "at-add"}})
 	n.p.BootID = bootID("boot-2")
 	n.resetCalls()
 	vfState := n.vfs.State("pf0", 1)

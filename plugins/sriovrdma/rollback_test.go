@@ -89,9 +89,7 @@ func TestRollbackFindsAVFTheKernelNamedOtherwise(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"net0"`) {
 		t.Fatalf("ADD: %v, want a failure naming the name the kernel chose", err)
 	}
-	if d := n.snapshot().diff(before); d != "" {
-		t.Errorf("node after the rollback differs:\n%s", d)
-	}
+	n.sameAs(before, "node after the rollback differs")
 	if got := links(t, p.ns); len(got) != 1 {
 		t.Errorf("pod netns still has %v", got)
 	}

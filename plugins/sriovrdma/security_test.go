@@ -100,9 +100,7 @@ func TestDeviceIDNeverEscapes(t *testing.T) {
 			}
 		}
 	}
-	if d := before.diff(n.snapshot()); d != "" {
-		t.Errorf("hostile deviceIDs changed the node:\n%s", d)
-	}
+	n.sameAs(before, "hostile deviceIDs changed the node")
 	if d := newFiles(files, n.nodeFiles(t)); len(d) != 0 {
 		t.Errorf("hostile deviceIDs changed files: %v", d)
 	}
@@ -141,9 +139,7 @@ func TestIfNameAndContainerIDNeverEscape(t *testing.T) {
 		_ = n.del(p, conf)
 		_ = n.check(p, conf, nil)
 	}
-	if d := before.diff(n.snapshot()); d != "" {
-		t.Errorf("hostile names changed the node:\n%s", d)
-	}
+	n.sameAs(before, "hostile names changed the node")
 	if d := newFiles(files, n.nodeFiles(t)); len(d) != 0 {
 		t.Errorf("hostile names changed files: %v", d)
 	}
@@ -190,9 +186,7 @@ func TestOnlyVFsAreMoved(t *testing.T) {
 			t.Errorf("ADD of %s: %q does not say %q", tc.addr, err, tc.want)
 		}
 	}
-	if d := before.diff(n.snapshot()); d != "" {
-		t.Errorf("refused ADDs changed the node:\n%s", d)
-	}
+	n.sameAs(before, "refused ADDs changed the node")
 	if c := n.changeCalls(); len(c) != 0 {
 		t.Errorf("refused ADDs made device calls: %v", c)
 	}
@@ -220,15 +214,11 @@ func TestSecureDefaultsUnlessAsked(t *testing.T) {
 			left := n.vfs.State("pf0", 0)
 			left.SpoofChk, left.Trust = false, true
 			n.vfs.Set("pf0", 0, left)
-			p := n.newPod("pod-a")
-			conf := n.conf(0, tc.extra)
-			n.mustAdd(p, conf)
+			p, conf := n.attached("pod-a", 0, tc.extra)
 			if got := n.vfs.State("pf0", 0); got.SpoofChk != tc.spoofchk || got.Trust != tc.trust {
 				t.Errorf("VF in the pod: spoofchk %t trust %t, want %t %t", got.SpoofChk, got.Trust, tc.spoofchk, tc.trust)
 			}
-			if err := n.del(p, conf); err != nil {
-				t.Fatal(err)
-			}
+			n.mustDel(p, conf)
 			if got := n.vfs.State("pf0", 0); got != left {
 				t.Errorf("DEL left %+v, want what it found %+v", got, left)
 			}
@@ -247,7 +237,5 @@ func TestAddRefusesAPatternIfName(t *testing.T) {
 	if code(err) != types.ErrInvalidEnvironmentVariables || !strings.Contains(err.Error(), "net%d") {
 		t.Fatalf("ADD as net%%d: %v, want code 4 naming it", err)
 	}
-	if d := n.snapshot().diff(before); d != "" {
-		t.Errorf("node changed:\n%s", d)
-	}
+	n.sameAs(before, "node changed")
 }

@@ -61,9 +61,7 @@ func TestDelWaitsOutAVFInLimbo(t *testing.T) {
 	n := newNode(t, nodeOpts{vfs: 1, hwRDMA: true})
 	n.physical()
 	before := n.snapshot()
-	p := n.newPod("pod-a")
-	conf := n.conf(0, map[string]any{"mac": "02:00:00:00:00:aa", "mtu": 1300, "vlan": 7})
-	n.mustAdd(p, conf)
+	p, conf := n.attached("pod-a", 0, map[string]any{"mac": "02:00:00:00:00:aa", "mtu": 1300, "vlan": 7})
 	held := n.hold(p)
 
 	start := time.Now()
@@ -91,9 +89,7 @@ func TestDelWaitsOutAVFInLimbo(t *testing.T) {
 	if err := n.del(p, conf); err != nil {
 		t.Fatalf("retried DEL: %v", err)
 	}
-	if d := n.snapshot().diff(before); d != "" {
-		t.Errorf("node after the retried DEL differs:\n%s", d)
-	}
+	n.sameAs(before, "node after the retried DEL differs")
 }
 
 // The common case on a loaded node: the kernel returns the VF while DEL is
@@ -103,9 +99,7 @@ func TestDelRestoresAVFReturningDuringItsWait(t *testing.T) {
 	n.physical()
 	n.p.LimboWait = 5 * time.Second
 	before := n.snapshot()
-	p := n.newPod("pod-a")
-	conf := n.conf(0, map[string]any{"mac": "02:00:00:00:00:ab", "mtu": 1400})
-	n.mustAdd(p, conf)
+	p, conf := n.attached("pod-a", 0, map[string]any{"mac": "02:00:00:00:00:ab", "mtu": 1400})
 	held := n.hold(p)
 	returned := make(chan error, 1)
 	go func() {
@@ -121,9 +115,7 @@ func TestDelRestoresAVFReturningDuringItsWait(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DEL: %v", err)
 	}
-	if d := n.snapshot().diff(before); d != "" {
-		t.Errorf("node after DEL differs:\n%s", d)
-	}
+	n.sameAs(before, "node after DEL differs")
 }
 
 // A VF the kernel returned to the host under another name is reclaimed by
@@ -162,9 +154,7 @@ func TestAddReclaimsThenProceeds(t *testing.T) {
 func TestDelCompletesWhenTheVFIsGone(t *testing.T) {
 	n := newNode(t, nodeOpts{vfs: 1})
 	n.physical()
-	p := n.newPod("pod-a")
-	conf := n.conf(0, map[string]any{"vlan": 9})
-	n.mustAdd(p, conf)
+	p, conf := n.attached("pod-a", 0, map[string]any{"vlan": 9})
 	// sriov_numvfs lowered to 0: the VF's PCI function, its netdev and its
 	// entry in the PF's VF list vanish.
 	if err := os.Remove(filepath.Join(n.sys, "bus/pci/devices", n.vfAddr(0))); err != nil {
@@ -189,10 +179,8 @@ func TestDelCompletesWhenTheVFIsGone(t *testing.T) {
 // VF's PF-side settings back through the new name.
 func TestDelFollowsARenamedPF(t *testing.T) {
 	n := newNode(t, nodeOpts{vfs: 1})
-	p := n.newPod("pod-a")
-	conf := n.conf(0, map[string]any{"vlan": 9, "trust": "on"})
 	orig := n.vfs.State("pf0", 0)
-	n.mustAdd(p, conf)
+	p, conf := n.attached("pod-a", 0, map[string]any{"vlan": 9, "trust": "on"})
 	netDir := filepath.Join(n.sys, "bus/pci/devices", pfAddrOf(t, n), "net")
 	if err := os.Rename(filepath.Join(netDir, "pf0"), filepath.Join(netDir, "ens9f0")); err != nil {
 		t.Fatal(err)

@@ -63,13 +63,7 @@ func TestCheckDetectsDrift(t *testing.T) {
 }
 
 func TestPFSettingsRefused(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		driver vftest.Driver
-		extra  map[string]any
-		code   uint
-		want   []string
-	}{
+	refusals(t, nodeOpts{}, "pod-a", []refusal{
 		{"no VF info, vlan asked", vftest.Driver{Name: "veth", NoVFInfo: true}, map[string]any{"vlan": 100},
 			types.ErrUnsupportedField, []string{"vlan 100", "driver veth", "reports no VF settings"}},
 		{"igb link_state", vftest.IGB, map[string]any{"vlan": 100, "link_state": "enable"},
@@ -78,28 +72,7 @@ func TestPFSettingsRefused(t *testing.T) {
 			types.ErrUnsupportedField, []string{"vlan", "802.1ad", "driver igb"}},
 		{"igb min_tx_rate", vftest.IGB, map[string]any{"min_tx_rate": 10, "max_tx_rate": 100},
 			types.ErrInternal, []string{"max_tx_rate/min_tx_rate", "driver igb", "invalid argument"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			n := newNode(t, nodeOpts{vfs: 1, driver: tc.driver})
-			before := n.snapshot()
-			p := n.newPod("pod-a")
-			_, err := n.add(p, n.conf(0, tc.extra))
-			if err == nil {
-				t.Fatal("ADD succeeded")
-			}
-			if got := cniCode(t, err); got != tc.code {
-				t.Errorf("code %d, want %d (%v)", got, tc.code, err)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not say %q", err, w)
-				}
-			}
-			if d := before.diff(n.snapshot()); d != "" {
-				t.Errorf("refused ADD changed the node:\n%s", d)
-			}
-		})
-	}
+	})
 }
 
 // A PF without VF support still takes a pod-side MAC: it goes on the netdev.
@@ -122,15 +95,11 @@ func TestSecureDefaults(t *testing.T) {
 	s := n.vfs.State("pf0", 0)
 	s.SpoofChk, s.Trust = false, true
 	n.vfs.Set("pf0", 0, s)
-	p := n.newPod("pod-a")
-	conf := n.conf(0, nil)
-	n.mustAdd(p, conf)
+	p, conf := n.attached("pod-a", 0, nil)
 	if got := n.vfs.State("pf0", 0); !got.SpoofChk || got.Trust {
 		t.Errorf("VF in the pod has spoofchk %t trust %t, want on/off", got.SpoofChk, got.Trust)
 	}
-	if err := n.del(p, conf); err != nil {
-		t.Fatal(err)
-	}
+	n.mustDel(p, conf)
 	if got := n.vfs.State("pf0", 0); got != s {
 		t.Errorf("DEL left %+v, want the original %+v", got, s)
 	}
@@ -159,12 +128,8 @@ func TestRetriedAddAfterCrash(t *testing.T) {
 			if res.Interfaces[0].Mac != "02:00:00:00:00:04" {
 				t.Errorf("retried ADD result %+v", res.Interfaces[0])
 			}
-			if err := n.del(p, conf); err != nil {
-				t.Fatalf("DEL: %v", err)
-			}
-			if d := before.diff(n.snapshot()); d != "" {
-				t.Errorf("node not restored:\n%s", d)
-			}
+			n.mustDel(p, conf)
+			n.sameAs(before, "node not restored")
 		})
 	}
 }
@@ -216,7 +181,5 @@ func TestAddRefusesBadNetns(t *testing.T) {
 			t.Errorf("ADD into %s: code %d (%v), want %d", tc.path, code, err, tc.code)
 		}
 	}
-	if d := before.diff(n.snapshot()); d != "" {
-		t.Errorf("refused ADDs changed the node:\n%s", d)
-	}
+	n.sameAs(before, "refused ADDs changed the node")
 }
