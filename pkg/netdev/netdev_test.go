@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/containernetworking/plugins/pkg/ns"
-	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
+	"github.com/sriov-rdma/sriov-rdma/pkg/netnstest"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -20,21 +20,6 @@ func needRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: creates network namespaces and veth links")
 	}
-}
-
-// newNS makes a throwaway network namespace; everything created in it goes
-// with it.
-func newNS(t *testing.T) ns.NetNS {
-	t.Helper()
-	n, err := testutils.NewNS()
-	if err != nil {
-		t.Fatalf("new netns: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = n.Close()
-		_ = testutils.UnmountNS(n)
-	})
-	return n
 }
 
 // addVeth creates a veth pair in namespace in, with name's end carrying mac,
@@ -60,7 +45,7 @@ var mac1 = net.HardwareAddr{0x02, 0x5a, 0x00, 0x00, 0x00, 0x01}
 
 func TestGet(t *testing.T) {
 	needRoot(t)
-	a := newNS(t)
+	a := netnstest.New(t)
 	addVeth(t, a, "vf0", mac1, "vf0p", nil)
 	k := netdev.Kernel{}
 
@@ -104,7 +89,7 @@ func TestGet(t *testing.T) {
 
 func TestMoveRename(t *testing.T) {
 	needRoot(t)
-	host, pod := newNS(t), newNS(t)
+	host, pod := netnstest.New(t), netnstest.New(t)
 	addVeth(t, host, "ens1f0v3", mac1, "peer0", nil)
 	k := netdev.Kernel{}
 	if err := k.SetUp(host, "ens1f0v3", true); err != nil {
@@ -165,7 +150,7 @@ func TestMoveRename(t *testing.T) {
 // the kernel uses the new name for the move itself.
 func TestMoveRenameHostNameTakenInPod(t *testing.T) {
 	needRoot(t)
-	host, pod := newNS(t), newNS(t)
+	host, pod := netnstest.New(t), netnstest.New(t)
 	addVeth(t, host, "eth1", mac1, "peer0", nil)
 	addVeth(t, pod, "eth1", nil, "eth1p", nil)
 	k := netdev.Kernel{}
@@ -189,7 +174,7 @@ func TestMoveRenameHostNameTakenInPod(t *testing.T) {
 // looks for the VF in the pod only under CNI_IFNAME.
 func TestMoveRenameNewNameTaken(t *testing.T) {
 	needRoot(t)
-	host, pod := newNS(t), newNS(t)
+	host, pod := netnstest.New(t), netnstest.New(t)
 	addVeth(t, host, "ens1f0v3", mac1, "peer0", nil)
 	addVeth(t, pod, "net1", nil, "net1p", nil)
 	k := netdev.Kernel{}
@@ -220,7 +205,7 @@ func TestMoveRenameNewNameTaken(t *testing.T) {
 // free in the target: the kernel refuses the move and the link stays put.
 func TestMoveRenameBothNamesTaken(t *testing.T) {
 	needRoot(t)
-	host, pod := newNS(t), newNS(t)
+	host, pod := netnstest.New(t), netnstest.New(t)
 	addVeth(t, host, "eth1", mac1, "peer0", nil)
 	addVeth(t, pod, "eth1", nil, "net1", nil)
 	k := netdev.Kernel{}
@@ -237,7 +222,7 @@ func TestMoveRenameBothNamesTaken(t *testing.T) {
 // kernel named it, found by its index, not the name that was asked for.
 func TestMoveRenamePatternName(t *testing.T) {
 	needRoot(t)
-	host, pod := newNS(t), newNS(t)
+	host, pod := netnstest.New(t), netnstest.New(t)
 	addVeth(t, host, "ens1f0v3", mac1, "peer0", nil)
 	k := netdev.Kernel{}
 	moved, err := k.MoveRename(host, "ens1f0v3", pod, "net%d")
@@ -251,7 +236,7 @@ func TestMoveRenamePatternName(t *testing.T) {
 
 func TestRename(t *testing.T) {
 	needRoot(t)
-	a := newNS(t)
+	a := netnstest.New(t)
 	addVeth(t, a, "vf0", mac1, "vf0p", nil)
 	k := netdev.Kernel{}
 	if err := k.SetUp(a, "vf0", true); err != nil {
@@ -287,7 +272,7 @@ func TestRename(t *testing.T) {
 
 func TestSetMACAndMTU(t *testing.T) {
 	needRoot(t)
-	a := newNS(t)
+	a := netnstest.New(t)
 	addVeth(t, a, "vf0", mac1, "vf0p", nil)
 	k := netdev.Kernel{}
 

@@ -11,13 +11,13 @@ import (
 	"time"
 
 	"github.com/containernetworking/plugins/pkg/ns"
-	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/sriov-rdma/sriov-rdma/pkg/config"
 	"github.com/sriov-rdma/sriov-rdma/pkg/confine"
 	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
+	"github.com/sriov-rdma/sriov-rdma/pkg/netnstest"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci/fixture"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf/vftest"
@@ -72,8 +72,8 @@ func newNode(t *testing.T, o nodeOpts) *node {
 		o.driver = vftest.Full
 	}
 	n := &node{t: t, inj: &injector{}, driver: o.driver}
-	n.host = newNS(t)
-	n.fabric = newNS(t)
+	n.host = netnstest.New(t)
+	n.fabric = netnstest.New(t)
 	n.sys = t.TempDir()
 	n.stateDir = filepath.Join(t.TempDir(), "state")
 	n.lockDir = filepath.Join(t.TempDir(), "locks")
@@ -139,23 +139,6 @@ func newNode(t *testing.T, o nodeOpts) *node {
 	return n
 }
 
-func newNS(t *testing.T) ns.NetNS {
-	t.Helper()
-	n, err := testutils.NewNS()
-	if err != nil {
-		t.Fatalf("new netns: %v", err)
-	}
-	path := n.Path()
-	t.Cleanup(func() {
-		// testutils.UnmountNS answers EBUSY here while the kernel still
-		// references the mount; a lazy unmount always lets the file go.
-		_ = n.Close()
-		_ = unix.Unmount(path, unix.MNT_DETACH)
-		_ = os.Remove(path)
-	})
-	return n
-}
-
 func (n *node) addVeth(name, peer string) {
 	n.t.Helper()
 	err := n.host.Do(func(ns.NetNS) error {
@@ -213,7 +196,7 @@ type pod struct {
 }
 
 func (n *node) newPod(id string) *pod {
-	return &pod{ns: newNS(n.t), id: id, ifname: "net1"}
+	return &pod{ns: netnstest.New(n.t), id: id, ifname: "net1"}
 }
 
 // deleteNS does what `ip netns del` does: the pinning mount and file go,
