@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"debug/elf"
@@ -11,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -139,7 +139,7 @@ func runBench(l *Lane, args []string) int {
 		return 1
 	}
 	if o.pair != "" {
-		b.pair = &benchPair{dir: o.pair, ctx: l.ctx, runs: o.runs, warm: o.warm}
+		b.pair = &pairing{dir: o.pair, ctx: l.ctx, runs: o.runs, warm: o.warm}
 		if o.phase == "full" {
 			b.pair.role = 1
 		}
@@ -168,7 +168,7 @@ func runBench(l *Lane, args []string) int {
 type bencher struct {
 	*Lane
 	o    benchOpts
-	pair *benchPair // nil: figure 3 runs alone
+	pair *pairing // nil: figure 3 runs alone
 	env  []string
 	seq  int
 	pods map[string]*pod
@@ -206,15 +206,186 @@ func (b *bencher) containerID(tag string) string {
 	return fmt.Sprintf("%x", sha256.Sum256(fmt.Appendf(nil, "bench/%s/%d", tag, b.seq)))
 }
 
-// benchRun is one process run: wall time from fork to reaped exit, and the
+// vfCount is the small PF's run: figure 3's ADD latency only, written for
+// the full run to read back.
+func (b *bencher) vfCount() error {
+	fmt.Printf("bench: ADD latency on VF %d of a PF with %d VFs, %d runs\n", b.nvfs-1, b.nvfs, b.o.runs)
+	res, err := b.addLatency()
+	if err != nil {
+		return err
+	}
+	file := filepath.Join(b.o.out, fmt.Sprintf("vfs%d.json", b.nvfs))
+	if err := writeJSON(file, res); err != nil {
+		return err
+	}
+	if err := b.keepLogs(); err != nil {
+		return err
+	}
+	d := fromMillis(res.AddMS)
+	fmt.Printf("bench: ADD p50 %s, p90 %s -> %s\n", fmtMS(d.p50()), fmtMS(d.p90()), file)
+	return nil
+}
+
+// full is the big PF's run: every figure, with figure 3's small PF read
+// back from -ref; it returns how many targets were missed.
+func (b *bencher) full() (int, error) {
+	rep := newReport(b.o.runs)
+	if b.o.floor == "" {
+		return 0, errors.New("bench full: -floor is required (scripts/bench.sh builds it)")
+	}
+	for _, f := range []string{b.o.hostDevice, b.o.floor} {
+		if _, err := os.Stat(f); err != nil {
+			return 0, fmt.Errorf("%w (scripts/bench.sh installs and builds it)", err)
+		}
+	}
+
+	// Figure 3 first: with -pair, in turns with the small PF's driver.
+	fmt.Printf("bench: [3] ADD latency on VF %d of a PF with %d VFs, %d runs\n", b.nvfs-1, b.nvfs, b.o.runs)
+	big, err := b.addLatency()
+	if err != nil {
+		return 0, err
+	}
+	var small *addLatencies
+	if b.o.ref != "" {
+		var r addLatencies
+		read := func() error { return readJSON(b.o.ref, &r) }
+		if b.pair != nil {
+			read = func() error { return b.pair.result(b.o.ref, &r) }
+		}
+		if err := read(); err != nil {
+			return 0, fmt.Errorf("read the small PF's results: %w", err)
+		}
+		small = &r
+	}
+
+	fmt.Printf("bench: [1] ADD+DEL cycles, sriov-rdma and host-device interleaved, %d each\n", b.o.runs)
+	ours, hd, err := b.figure1()
+	if err != nil {
+		return 0, err
+	}
+	fmt.Printf("bench: [2] the floor: exec-only binary, host-local ADD+DEL, netns moves, %d each\n", b.o.runs)
+	fl, err := b.floorRuns()
+	if err != nil {
+		return 0, err
+	}
+	fmt.Printf("bench: [5] peak RSS of ADD without IPAM\n")
+	alone, err := b.rssAlone()
+	if err != nil {
+		return 0, err
+	}
+	var sys *table
+	if strace, err := exec.LookPath("strace"); err == nil {
+		fmt.Printf("bench: [6] syscalls of one ADD and one DEL under strace (not timed)\n")
+		if sys, err = b.syscalls(strace); err != nil {
+			return 0, err
+		}
+	}
+	fmt.Printf("bench: [4] %d ADDs and DELs, serial and parallel, %d rounds\n", b.o.parallel, b.o.rounds)
+	par, err := b.figure4()
+	if err != nil {
+		return 0, err
+	}
+
+	// The records the plugin logged: figure 6.
+	cycleRecs, err := readLog(b.logFile("bench-cycle"))
+	if err != nil {
+		return 0, err
+	}
+	parRecs, err := readLog(b.logFile("bench-par"))
+	if err != nil {
+		return 0, err
+	}
+
+	b.dropPods()
+	left := b.leftovers()
+	if err := b.keepLogs(); err != nil {
+		return 0, err
+	}
+
+	rep.figures(ours, hd, fl, big, small, par, alone, b.plugin)
+	rep.steps(cycleRecs, parRecs, ours, par)
+	if sys != nil {
+		rep.stepTables = append(rep.stepTables, *sys)
+	}
+	shown := left
+	if len(left) > 3 {
+		shown = append(slices.Clip(left[:3]), fmt.Sprintf("and %d more", len(left)-3))
+	}
+	rep.check("-", "the node as it began (VFs home, no journal, lock, address or netns left)",
+		cmp.Or(strings.Join(shown, "; "), "clean"), "clean", len(left) == 0)
+	if b.o.micro != "" {
+		if err := rep.microBench(b.o.micro); err != nil {
+			return 0, err
+		}
+	}
+
+	return rep.failed, b.publish(rep)
+}
+
+// publish prints the report and writes it out: bench.md, bench.txt and
+// results.json in -out, the markdown also to -copy.
+func (b *bencher) publish(rep *report) error {
+	md, txt := rep.markdown(), rep.text()
+	fmt.Println()
+	fmt.Print(txt)
+	files := map[string]string{"bench.md": md, "bench.txt": txt}
+	for name, s := range files {
+		if err := os.WriteFile(filepath.Join(b.o.out, name), []byte(s), 0o644); err != nil {
+			return err
+		}
+	}
+	if err := writeJSON(filepath.Join(b.o.out, "results.json"), rep.raw); err != nil {
+		return err
+	}
+	fmt.Printf("\nmarkdown table: %s\n", filepath.Join(b.o.out, "bench.md"))
+	if b.o.copyTo != "" {
+		if err := os.WriteFile(b.o.copyTo, []byte(md), 0o644); err != nil {
+			return err
+		}
+		fmt.Printf("for README's Performance section: %s\n", b.o.copyTo)
+	}
+	if b.o.since > 0 {
+		fmt.Printf("make bench took %s\n", time.Since(time.Unix(b.o.since, 0)).Round(time.Second))
+	}
+	fmt.Printf("%d passed, %d failed\n", rep.passed, rep.failed)
+	return nil
+}
+
+// keepLogs copies the plugin's log files next to the tables: the raw
+// records behind figure 6 (the lane's scratch directory is removed on exit).
+func (b *bencher) keepLogs() error {
+	dir := filepath.Join(b.o.out, fmt.Sprintf("logs-%dvfs", b.nvfs))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	ents, err := os.ReadDir(b.logDir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		data, err := os.ReadFile(filepath.Join(b.logDir, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// figure1 interleaves sriov-rdma and host-device cycles so both see the
+// same machine; each moves an odd VF's veth (down on the host, no RDMA)
+
+// timedRun is one process run: wall time from fork to reaped exit, and the
 // peak RSS the kernel reports for it and the children it waited for.
-type benchRun struct {
+type timedRun struct {
 	wall   time.Duration
 	maxRSS int64 // bytes
 	r      result
 }
 
-func (b *bencher) exec(env []string, stdin []byte, name string) benchRun {
+func (b *bencher) exec(env []string, stdin []byte, name string) timedRun {
 	ctx, cancel := context.WithTimeout(b.ctx, cmdTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name)
@@ -226,7 +397,7 @@ func (b *bencher) exec(env []string, stdin []byte, name string) benchRun {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
 	err := cmd.Run()
-	t := benchRun{wall: time.Since(start)}
+	t := timedRun{wall: time.Since(start)}
 	t.r = result{cmdline: shellLine(env, name, nil), stdout: out.String(), stderr: errb.String()}
 	var ee *exec.ExitError
 	switch {
@@ -245,7 +416,7 @@ func (b *bencher) exec(env []string, stdin []byte, name string) benchRun {
 }
 
 // cni execs a CNI plugin binary for one verb on pod p.
-func (b *bencher) cni(bin, verb string, stdin []byte, p *pod, cid string) benchRun {
+func (b *bencher) cni(bin, verb string, stdin []byte, p *pod, cid string) timedRun {
 	return b.exec([]string{
 		"CNI_COMMAND=" + verb,
 		"CNI_CONTAINERID=" + cid,
@@ -258,7 +429,7 @@ func (b *bencher) cni(bin, verb string, stdin []byte, p *pod, cid string) benchR
 
 // cycle is one ADD and its DEL of a fresh attachment on pod p. A failed ADD
 // is still followed by its DEL, as a runtime does, so the node stays clean.
-func (b *bencher) cycle(bin string, stdin []byte, p *pod, tag string) (add, del benchRun, cid string, err error) {
+func (b *bencher) cycle(bin string, stdin []byte, p *pod, tag string) (add, del timedRun, cid string, err error) {
 	cid = b.containerID(tag)
 	add = b.cni(bin, "ADD", stdin, p, cid)
 	del = b.cni(bin, "DEL", stdin, p, cid)
@@ -332,10 +503,151 @@ func (b *bencher) hostDeviceConf(network string, v vfSpec) ([]byte, error) {
 	})
 }
 
-// ---- figure 3's measurement, run on both nodes -------------------------
+// pairing lets figure 3's two drivers, each with its own node (a PF with
+// 8 VFs, one with 256), take turns: run k is the small PF's when k is even,
+// the big one's when odd. Interleaved, both see the same machine: other
+// work on it shifts both series alike instead of biasing the ratio.
+// Coordination is by files in a shared directory; a side that fails says so,
+// and the other stops waiting.
+type pairing struct {
+	dir        string
+	ctx        context.Context
+	role       int // 0: small PF (vfcount), 1: big PF (full)
+	runs, warm int
+}
 
-// benchVFCount is one node's ADD latency on its PF's last VF.
-type benchVFCount struct {
+const (
+	pairSetupTimeout = 3 * time.Minute  // the other node's set-up
+	pairTurnTimeout  = 60 * time.Second // one run of the other side
+)
+
+func (p *pairing) path(name string, role int) string {
+	return filepath.Join(p.dir, fmt.Sprintf("%s-%d", name, role))
+}
+
+func (p *pairing) write(file, content string) error {
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, file)
+}
+
+// fail tells the other side to stop waiting.
+func (p *pairing) fail() { _ = p.write(p.path("failed", p.role), "failed\n") }
+
+func (p *pairing) await(what string, timeout time.Duration, done func() (bool, error)) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := done()
+		if ok || err != nil {
+			return err
+		}
+		if _, err := os.Stat(p.path("failed", 1-p.role)); err == nil {
+			return fmt.Errorf("the other node's bench run failed while this one waited for %s", what)
+		}
+		if p.ctx.Err() != nil {
+			return p.ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the other node's bench run did not reach %s within %s", what, timeout)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// ready says this side's node is up and waits for the other's, which must
+// run the same number of turns.
+func (p *pairing) ready() error {
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+		return err
+	}
+	mine := fmt.Sprintf("%d %d\n", p.runs, p.warm)
+	if err := p.write(p.path("ready", p.role), mine); err != nil {
+		return err
+	}
+	return p.await("its node set-up", pairSetupTimeout, func() (bool, error) {
+		theirs, err := os.ReadFile(p.path("ready", 1-p.role))
+		if errors.Is(err, os.ErrNotExist) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if string(theirs) != mine {
+			return false, fmt.Errorf("the other node runs %q (runs warm-ups), this one %q", strings.TrimSpace(string(theirs)), strings.TrimSpace(mine))
+		}
+		return true, nil
+	})
+}
+
+// turn is the run whose turn it is: 0 before anyone has passed.
+func (p *pairing) turn() int {
+	b, err := os.ReadFile(filepath.Join(p.dir, "turn"))
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}
+
+func (p *pairing) wait(turn int) error {
+	return p.await(fmt.Sprintf("run %d", turn), pairTurnTimeout, func() (bool, error) { return p.turn() == turn, nil })
+}
+
+func (p *pairing) pass(turn int) error {
+	return p.write(filepath.Join(p.dir, "turn"), strconv.Itoa(turn+1)+"\n")
+}
+
+// result waits for the other side's figure 3 results.
+func (p *pairing) result(file string, v any) error {
+	return p.await("its results", pairTurnTimeout, func() (bool, error) {
+		if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
+		return true, readJSON(file, v)
+	})
+}
+
+// pairRole is this driver's side of figure 3: 0 when it runs alone.
+func (b *bencher) pairRole() int {
+	if b.pair == nil {
+		return 0
+	}
+	return b.pair.role
+}
+
+// writeJSON writes v whole or not at all: the other driver of figure
+// 3 reads the file as soon as it exists.
+func writeJSON(file string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(file+".tmp", append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(file+".tmp", file)
+}
+
+func readJSON(file string, v any) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// The runs behind the figures, in the order full takes them: 3 (ADD
+// latency, on both nodes), 1 (ADD+DEL cycles of sriov-rdma and
+// host-device), 2 (the floor of the work), 5 (peak RSS without IPAM) and 4
+// (batches of ADDs and DELs, serial and parallel). Each series starts with
+// -warm unmeasured runs, and the kernel settles between runs (pause).
+
+// addLatencies is one node's ADD latency on its PF's last VF.
+type addLatencies struct {
 	VFs   int       `json:"vfs"`
 	VF    int       `json:"vf"`
 	AddMS []float64 `json:"addMs"`
@@ -343,9 +655,9 @@ type benchVFCount struct {
 
 // addLatency times ADDs (each followed by its DEL) on the last VF of the PF:
 // the VF a resolver that walks virtfnN links would reach last.
-func (b *bencher) addLatency() (benchVFCount, error) {
+func (b *bencher) addLatency() (addLatencies, error) {
 	v := b.vfs[b.nvfs-1]
-	res := benchVFCount{VFs: b.nvfs, VF: v.index}
+	res := addLatencies{VFs: b.nvfs, VF: v.index}
 	conf, err := b.ourConf("bench-lat", v, nil)
 	if err != nil {
 		return res, err
@@ -371,7 +683,7 @@ func (b *bencher) addLatency() (benchVFCount, error) {
 			return res, err
 		}
 		if i >= 0 {
-			res.AddMS = append(res.AddMS, benchMS(add.wall))
+			res.AddMS = append(res.AddMS, millis(add.wall))
 		}
 		b.pause()
 		if b.pair != nil {
@@ -383,154 +695,19 @@ func (b *bencher) addLatency() (benchVFCount, error) {
 	return res, nil
 }
 
-func (b *bencher) pairRole() int {
-	if b.pair == nil {
-		return 0
-	}
-	return b.pair.role
-}
-
-// benchPair lets figure 3's two drivers, each with its own node (a PF with
-// 8 VFs, one with 256), take turns: run k is the small PF's when k is even,
-// the big one's when odd. Interleaved, both see the same machine: other
-// work on it shifts both series alike instead of biasing the ratio.
-// Coordination is by files in a shared directory; a side that fails says so,
-// and the other stops waiting.
-type benchPair struct {
-	dir        string
-	ctx        context.Context
-	role       int // 0: small PF (vfcount), 1: big PF (full)
-	runs, warm int
-}
-
-const (
-	benchPairSetup = 3 * time.Minute  // the other node's set-up
-	benchPairTurn  = 60 * time.Second // one run of the other side
-)
-
-func (p *benchPair) path(name string, role int) string {
-	return filepath.Join(p.dir, fmt.Sprintf("%s-%d", name, role))
-}
-
-func (p *benchPair) write(file, content string) error {
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, file)
-}
-
-// fail tells the other side to stop waiting.
-func (p *benchPair) fail() { _ = p.write(p.path("failed", p.role), "failed\n") }
-
-func (p *benchPair) await(what string, timeout time.Duration, done func() (bool, error)) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := done()
-		if ok || err != nil {
-			return err
-		}
-		if _, err := os.Stat(p.path("failed", 1-p.role)); err == nil {
-			return fmt.Errorf("the other node's bench run failed while this one waited for %s", what)
-		}
-		if p.ctx.Err() != nil {
-			return p.ctx.Err()
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the other node's bench run did not reach %s within %s", what, timeout)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// ready says this side's node is up and waits for the other's, which must
-// run the same number of turns.
-func (p *benchPair) ready() error {
-	if err := os.MkdirAll(p.dir, 0o755); err != nil {
-		return err
-	}
-	mine := fmt.Sprintf("%d %d\n", p.runs, p.warm)
-	if err := p.write(p.path("ready", p.role), mine); err != nil {
-		return err
-	}
-	return p.await("its node set-up", benchPairSetup, func() (bool, error) {
-		theirs, err := os.ReadFile(p.path("ready", 1-p.role))
-		if errors.Is(err, os.ErrNotExist) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		if string(theirs) != mine {
-			return false, fmt.Errorf("the other node runs %q (runs warm-ups), this one %q", strings.TrimSpace(string(theirs)), strings.TrimSpace(mine))
-		}
-		return true, nil
-	})
-}
-
-// turn is the run whose turn it is: 0 before anyone has passed.
-func (p *benchPair) turn() int {
-	b, err := os.ReadFile(filepath.Join(p.dir, "turn"))
-	if err != nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return n
-}
-
-func (p *benchPair) wait(turn int) error {
-	return p.await(fmt.Sprintf("run %d", turn), benchPairTurn, func() (bool, error) { return p.turn() == turn, nil })
-}
-
-func (p *benchPair) pass(turn int) error {
-	return p.write(filepath.Join(p.dir, "turn"), strconv.Itoa(turn+1)+"\n")
-}
-
-// result waits for the other side's figure 3 results.
-func (p *benchPair) result(file string, v any) error {
-	return p.await("its results", benchPairTurn, func() (bool, error) {
-		if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
-			return false, nil
-		} else if err != nil {
-			return false, err
-		}
-		return true, benchReadJSON(file, v)
-	})
-}
-
-func (b *bencher) vfCount() error {
-	fmt.Printf("bench: ADD latency on VF %d of a PF with %d VFs, %d runs\n", b.nvfs-1, b.nvfs, b.o.runs)
-	res, err := b.addLatency()
-	if err != nil {
-		return err
-	}
-	file := filepath.Join(b.o.out, fmt.Sprintf("vfs%d.json", b.nvfs))
-	if err := benchWriteJSON(file, res); err != nil {
-		return err
-	}
-	if err := b.keepLogs(); err != nil {
-		return err
-	}
-	d := benchFromMS(res.AddMS)
-	fmt.Printf("bench: ADD p50 %s, p90 %s -> %s\n", benchFmtMS(d.p50()), benchFmtMS(d.p90()), file)
-	return nil
-}
-
-// ---- the full run --------------------------------------------------------
-
-// benchCycles is figure 1's series of one plugin.
-type benchCycles struct {
-	add, del, cycle benchDist
+// cycleSeries is figure 1's series of one plugin.
+type cycleSeries struct {
+	add, del, cycle durations
 	rss             []int64
 	cids            map[string]time.Duration // ADD container ID -> wall
 	delWall         map[string]time.Duration
 }
 
-func newBenchCycles() *benchCycles {
-	return &benchCycles{cids: map[string]time.Duration{}, delWall: map[string]time.Duration{}}
+func newCycleSeries() *cycleSeries {
+	return &cycleSeries{cids: map[string]time.Duration{}, delWall: map[string]time.Duration{}}
 }
 
-func (c *benchCycles) record(add, del benchRun, cid string) {
+func (c *cycleSeries) record(add, del timedRun, cid string) {
 	c.add = append(c.add, add.wall)
 	c.del = append(c.del, del.wall)
 	c.cycle = append(c.cycle, add.wall+del.wall)
@@ -539,162 +716,20 @@ func (c *benchCycles) record(add, del benchRun, cid string) {
 	c.delWall[cid] = del.wall
 }
 
-type benchFloor struct {
-	exec, version, ipam, moveIn, moveOut benchDist
+type floorSeries struct {
+	exec, version, ipam, moveIn, moveOut durations
 	ipamRSS                              []int64
 }
 
-type benchPar struct {
+type parallelSeries struct {
 	n                                    int
-	serialAdd, serialDel, parAdd, parDel benchDist
-	serialMoves, parMoves                benchDist         // the same VFs' netdevs moved into the pods, bare
+	serialAdd, serialDel, parAdd, parDel durations
+	serialMoves, parMoves                durations         // the same VFs' netdevs moved into the pods, bare
 	kind                                 map[string]string // container ID -> "serial" / "parallel"
 }
 
-func (b *bencher) full() (int, error) {
-	rep := newBenchReport(b.o.runs)
-	if b.o.floor == "" {
-		return 0, errors.New("bench full: -floor is required (scripts/bench.sh builds it)")
-	}
-	for _, f := range []string{b.o.hostDevice, b.o.floor} {
-		if _, err := os.Stat(f); err != nil {
-			return 0, fmt.Errorf("%w (scripts/bench.sh installs and builds it)", err)
-		}
-	}
-
-	// Figure 3 first: with -pair, in turns with the small PF's driver.
-	fmt.Printf("bench: [3] ADD latency on VF %d of a PF with %d VFs, %d runs\n", b.nvfs-1, b.nvfs, b.o.runs)
-	big, err := b.addLatency()
-	if err != nil {
-		return 0, err
-	}
-	var small *benchVFCount
-	if b.o.ref != "" {
-		var r benchVFCount
-		read := func() error { return benchReadJSON(b.o.ref, &r) }
-		if b.pair != nil {
-			read = func() error { return b.pair.result(b.o.ref, &r) }
-		}
-		if err := read(); err != nil {
-			return 0, fmt.Errorf("read the small PF's results: %w", err)
-		}
-		small = &r
-	}
-
-	fmt.Printf("bench: [1] ADD+DEL cycles, sriov-rdma and host-device interleaved, %d each\n", b.o.runs)
-	ours, hd, err := b.figure1()
-	if err != nil {
-		return 0, err
-	}
-	fmt.Printf("bench: [2] the floor: exec-only binary, host-local ADD+DEL, netns moves, %d each\n", b.o.runs)
-	fl, err := b.floorRuns()
-	if err != nil {
-		return 0, err
-	}
-	fmt.Printf("bench: [5] peak RSS of ADD without IPAM\n")
-	alone, err := b.rssAlone()
-	if err != nil {
-		return 0, err
-	}
-	var sys *benchTable
-	if strace, err := exec.LookPath("strace"); err == nil {
-		fmt.Printf("bench: [6] syscalls of one ADD and one DEL under strace (not timed)\n")
-		if sys, err = b.syscalls(strace); err != nil {
-			return 0, err
-		}
-	}
-	fmt.Printf("bench: [4] %d ADDs and DELs, serial and parallel, %d rounds\n", b.o.parallel, b.o.rounds)
-	par, err := b.figure4()
-	if err != nil {
-		return 0, err
-	}
-
-	// The records the plugin logged: figure 6.
-	cycleRecs, err := readBenchRecords(b.logFile("bench-cycle"))
-	if err != nil {
-		return 0, err
-	}
-	parRecs, err := readBenchRecords(b.logFile("bench-par"))
-	if err != nil {
-		return 0, err
-	}
-
-	b.dropPods()
-	left := b.leftovers()
-	if err := b.keepLogs(); err != nil {
-		return 0, err
-	}
-
-	rep.figures(ours, hd, fl, big, small, par, alone, b.plugin)
-	rep.steps(cycleRecs, parRecs, ours, par)
-	if sys != nil {
-		rep.stepTables = append(rep.stepTables, *sys)
-	}
-	shown := left
-	if len(left) > 3 {
-		shown = append(slices.Clip(left[:3]), fmt.Sprintf("and %d more", len(left)-3))
-	}
-	rep.check("-", "the node as it began (VFs home, no journal, lock, address or netns left)",
-		benchOr(strings.Join(shown, "; "), "clean"), "clean", len(left) == 0)
-	if b.o.micro != "" {
-		if err := rep.microBench(b.o.micro); err != nil {
-			return 0, err
-		}
-	}
-
-	md, txt := rep.markdown(), rep.text()
-	fmt.Println()
-	fmt.Print(txt)
-	files := map[string]string{"bench.md": md, "bench.txt": txt}
-	for name, s := range files {
-		if err := os.WriteFile(filepath.Join(b.o.out, name), []byte(s), 0o644); err != nil {
-			return 0, err
-		}
-	}
-	if err := benchWriteJSON(filepath.Join(b.o.out, "results.json"), rep.raw); err != nil {
-		return 0, err
-	}
-	fmt.Printf("\nmarkdown table: %s\n", filepath.Join(b.o.out, "bench.md"))
-	if b.o.copyTo != "" {
-		if err := os.WriteFile(b.o.copyTo, []byte(md), 0o644); err != nil {
-			return 0, err
-		}
-		fmt.Printf("for README's Performance section: %s\n", b.o.copyTo)
-	}
-	if b.o.since > 0 {
-		fmt.Printf("make bench took %s\n", time.Since(time.Unix(b.o.since, 0)).Round(time.Second))
-	}
-	fmt.Printf("%d passed, %d failed\n", rep.passed, rep.failed)
-	return rep.failed, nil
-}
-
-// keepLogs copies the plugin's log files next to the tables: the raw
-// records behind figure 6 (the lane's scratch directory is removed on exit).
-func (b *bencher) keepLogs() error {
-	dir := filepath.Join(b.o.out, fmt.Sprintf("logs-%dvfs", b.nvfs))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	ents, err := os.ReadDir(b.logDir)
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		data, err := os.ReadFile(filepath.Join(b.logDir, e.Name()))
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// figure1 interleaves sriov-rdma and host-device cycles so both see the
-// same machine; each moves an odd VF's veth (down on the host, no RDMA)
 // with the same host-local config.
-func (b *bencher) figure1() (*benchCycles, *benchCycles, error) {
+func (b *bencher) figure1() (*cycleSeries, *cycleSeries, error) {
 	ov, hv := b.vfs[benchOursVF], b.vfs[benchHDVF]
 	oursConf, err := b.ourConf("bench-cycle", ov, nil)
 	if err != nil {
@@ -712,7 +747,7 @@ func (b *bencher) figure1() (*benchCycles, *benchCycles, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	ours, hd := newBenchCycles(), newBenchCycles()
+	ours, hd := newCycleSeries(), newCycleSeries()
 	for i := -b.o.warm; i < b.o.runs; i++ {
 		add, del, cid, err := b.cycle(b.plugin, oursConf, po, "ours")
 		if err != nil {
@@ -740,7 +775,7 @@ func (b *bencher) figure1() (*benchCycles, *benchCycles, error) {
 // floorRuns measures the work no plugin can skip: exec'ing a Go binary,
 // host-local's own ADD+DEL, and the kernel moving a veth into a pod netns
 // and back (netlink from this process: no exec, no lookup in the timing).
-func (b *bencher) floorRuns() (*benchFloor, error) {
+func (b *bencher) floorRuns() (*floorSeries, error) {
 	ipamConf, err := b.ourConf("bench-ipam", b.vfs[benchMoveVF], nil)
 	if err != nil {
 		return nil, err
@@ -749,13 +784,13 @@ func (b *bencher) floorRuns() (*benchFloor, error) {
 	if err != nil {
 		return nil, err
 	}
-	mv, err := newBenchMover(p.netns)
+	mv, err := newMover(p.netns)
 	if err != nil {
 		return nil, err
 	}
 	defer mv.close()
 	hostLocal := filepath.Join(b.root, ".tools", "bin", "host-local")
-	f := &benchFloor{}
+	f := &floorSeries{}
 	netdev := b.vfs[benchMoveVF].netdev
 	for i := -b.o.warm; i < b.o.runs; i++ {
 		x := b.exec(nil, nil, b.o.floor)
@@ -789,114 +824,6 @@ func (b *bencher) floorRuns() (*benchFloor, error) {
 	return f, nil
 }
 
-// benchMover moves a netdev between the lane's host netns and a pod's over
-// netlink sockets opened in each.
-type benchMover struct {
-	host, pod netns.NsHandle
-	hh, ph    *netlink.Handle
-}
-
-func newBenchMover(podPath string) (*benchMover, error) {
-	m := &benchMover{host: -1, pod: -1}
-	var err error
-	// The driver's main thread never leaves the lane's host netns.
-	if m.host, err = netns.GetFromPath("/proc/self/ns/net"); err != nil {
-		return nil, err
-	}
-	if m.pod, err = netns.GetFromPath(podPath); err != nil {
-		m.close()
-		return nil, err
-	}
-	if m.hh, err = netlink.NewHandleAt(m.host); err != nil {
-		m.close()
-		return nil, err
-	}
-	if m.ph, err = netlink.NewHandleAt(m.pod); err != nil {
-		m.close()
-		return nil, err
-	}
-	return m, nil
-}
-
-func (m *benchMover) close() {
-	for _, h := range []*netlink.Handle{m.hh, m.ph} {
-		if h != nil {
-			h.Close()
-		}
-	}
-	for _, n := range []netns.NsHandle{m.host, m.pod} {
-		if n >= 0 {
-			_ = n.Close()
-		}
-	}
-}
-
-// roundTrip moves netdev into the pod and back, timing each request only.
-func (m *benchMover) roundTrip(netdev string) (in, out time.Duration, err error) {
-	if in, err = m.move(netdev, true); err != nil {
-		return 0, 0, err
-	}
-	out, err = m.move(netdev, false)
-	return in, out, err
-}
-
-// move moves netdev into the pod (or home) and times the request alone.
-func (m *benchMover) move(netdev string, in bool) (time.Duration, error) {
-	from, to, where := m.hh, m.pod, "into the pod"
-	if !in {
-		from, to, where = m.ph, m.host, "home"
-	}
-	k, err := from.LinkByName(netdev)
-	if err != nil {
-		return 0, fmt.Errorf("find %s to move it %s: %w", netdev, where, err)
-	}
-	t := time.Now()
-	if err := from.LinkSetNsFd(k, int(to)); err != nil {
-		return 0, fmt.Errorf("move %s %s: %w", netdev, where, err)
-	}
-	return time.Since(t), nil
-}
-
-// bareMoves moves each VF's netdev into its pod, one after the other or all
-// at once, times the batch, and brings them home untimed: the kernel's own
-// ceiling for figure 4, whose moves all take the RTNL lock.
-func bareMoves(movers []*benchMover, netdevs []string, up []bool, parallel bool) (time.Duration, error) {
-	errs := make([]error, len(movers))
-	var wall time.Duration
-	if parallel {
-		var wg sync.WaitGroup
-		gate := make(chan struct{})
-		for i, m := range movers {
-			wg.Go(func() {
-				<-gate
-				_, errs[i] = m.move(netdevs[i], true)
-			})
-		}
-		start := time.Now()
-		close(gate)
-		wg.Wait()
-		wall = time.Since(start)
-	} else {
-		start := time.Now()
-		for i, m := range movers {
-			if _, errs[i] = m.move(netdevs[i], true); errs[i] != nil {
-				break
-			}
-		}
-		wall = time.Since(start)
-	}
-	for i, m := range movers {
-		if errs[i] == nil {
-			_, errs[i] = m.move(netdevs[i], false)
-		}
-		if errs[i] == nil && up[i] {
-			// A move takes the link down; the node's baseline has it up.
-			errs[i] = m.hh.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Name: netdevs[i]}})
-		}
-	}
-	return wall, errors.Join(errs...)
-}
-
 // rssAlone is ADD's peak RSS without an IPAM child, so the figure is the
 // plugin's own.
 func (b *bencher) rssAlone() ([]int64, error) {
@@ -923,7 +850,7 @@ func (b *bencher) rssAlone() ([]int64, error) {
 // figure4 runs rounds of n ADDs on n distinct VFs (one pod each) back to
 // back, their DELs back to back, then the same n ADDs all at once and their
 // DELs all at once.
-func (b *bencher) figure4() (*benchPar, error) {
+func (b *bencher) figure4() (*parallelSeries, error) {
 	n := b.o.parallel
 	pods := make([]*pod, n)
 	confs := make([][]byte, n)
@@ -936,7 +863,7 @@ func (b *bencher) figure4() (*benchPar, error) {
 			return nil, err
 		}
 	}
-	movers := make([]*benchMover, n)
+	movers := make([]*mover, n)
 	netdevs := make([]string, n)
 	up := make([]bool, n)
 	defer func() {
@@ -948,13 +875,13 @@ func (b *bencher) figure4() (*benchPar, error) {
 	}()
 	for i := range n {
 		var err error
-		if movers[i], err = newBenchMover(pods[i].netns); err != nil {
+		if movers[i], err = newMover(pods[i].netns); err != nil {
 			return nil, err
 		}
 		netdevs[i] = b.vfs[benchParBase+i].netdev
 		up[i] = b.baseline[netdevs[i]].up()
 	}
-	pr := &benchPar{n: n, kind: map[string]string{}}
+	pr := &parallelSeries{n: n, kind: map[string]string{}}
 	for round := range b.o.rounds {
 		for _, parallel := range []bool{false, true} {
 			kind := map[bool]string{false: "serial", true: "parallel"}[parallel]
@@ -992,7 +919,7 @@ func (b *bencher) figure4() (*benchPar, error) {
 // batch runs verb for every pod, one after the other or all at once, and
 // returns the wall time of the whole batch.
 func (b *bencher) batch(verb string, pods []*pod, confs [][]byte, cids []string, parallel bool) (time.Duration, error) {
-	outs := make([]benchRun, len(pods))
+	outs := make([]timedRun, len(pods))
 	start := time.Now()
 	if parallel {
 		var wg sync.WaitGroup
@@ -1024,12 +951,118 @@ func (b *bencher) batch(verb string, pods []*pod, confs [][]byte, cids []string,
 	return wall, nil
 }
 
-// ---- syscall profile -------------------------------------------------------
+// mover moves a netdev between the lane's host netns and a pod's over
+// netlink sockets opened in each.
+type mover struct {
+	host, pod netns.NsHandle
+	hh, ph    *netlink.Handle
+}
+
+func newMover(podPath string) (*mover, error) {
+	m := &mover{host: -1, pod: -1}
+	var err error
+	// The driver's main thread never leaves the lane's host netns.
+	if m.host, err = netns.GetFromPath("/proc/self/ns/net"); err != nil {
+		return nil, err
+	}
+	if m.pod, err = netns.GetFromPath(podPath); err != nil {
+		m.close()
+		return nil, err
+	}
+	if m.hh, err = netlink.NewHandleAt(m.host); err != nil {
+		m.close()
+		return nil, err
+	}
+	if m.ph, err = netlink.NewHandleAt(m.pod); err != nil {
+		m.close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *mover) close() {
+	for _, h := range []*netlink.Handle{m.hh, m.ph} {
+		if h != nil {
+			h.Close()
+		}
+	}
+	for _, n := range []netns.NsHandle{m.host, m.pod} {
+		if n >= 0 {
+			_ = n.Close()
+		}
+	}
+}
+
+// roundTrip moves netdev into the pod and back, timing each request only.
+func (m *mover) roundTrip(netdev string) (in, out time.Duration, err error) {
+	if in, err = m.move(netdev, true); err != nil {
+		return 0, 0, err
+	}
+	out, err = m.move(netdev, false)
+	return in, out, err
+}
+
+// move moves netdev into the pod (or home) and times the request alone.
+func (m *mover) move(netdev string, in bool) (time.Duration, error) {
+	from, to, where := m.hh, m.pod, "into the pod"
+	if !in {
+		from, to, where = m.ph, m.host, "home"
+	}
+	k, err := from.LinkByName(netdev)
+	if err != nil {
+		return 0, fmt.Errorf("find %s to move it %s: %w", netdev, where, err)
+	}
+	t := time.Now()
+	if err := from.LinkSetNsFd(k, int(to)); err != nil {
+		return 0, fmt.Errorf("move %s %s: %w", netdev, where, err)
+	}
+	return time.Since(t), nil
+}
+
+// bareMoves moves each VF's netdev into its pod, one after the other or all
+// at once, times the batch, and brings them home untimed: the kernel's own
+// ceiling for figure 4, whose moves all take the RTNL lock.
+func bareMoves(movers []*mover, netdevs []string, up []bool, parallel bool) (time.Duration, error) {
+	errs := make([]error, len(movers))
+	var wall time.Duration
+	if parallel {
+		var wg sync.WaitGroup
+		gate := make(chan struct{})
+		for i, m := range movers {
+			wg.Go(func() {
+				<-gate
+				_, errs[i] = m.move(netdevs[i], true)
+			})
+		}
+		start := time.Now()
+		close(gate)
+		wg.Wait()
+		wall = time.Since(start)
+	} else {
+		start := time.Now()
+		for i, m := range movers {
+			if _, errs[i] = m.move(netdevs[i], true); errs[i] != nil {
+				break
+			}
+		}
+		wall = time.Since(start)
+	}
+	for i, m := range movers {
+		if errs[i] == nil {
+			_, errs[i] = m.move(netdevs[i], false)
+		}
+		if errs[i] == nil && up[i] {
+			// A move takes the link down; the node's baseline has it up.
+			errs[i] = m.hh.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Name: netdevs[i]}})
+		}
+	}
+	return wall, errors.Join(errs...)
+}
 
 // syscalls runs one ADD and one DEL of each plugin under strace and counts
 // what the step timings cannot show: processes, threads, namespace switches,
 // netlink sockets and requests (dumps apart), fsyncs.
-func (b *bencher) syscalls(strace string) (*benchTable, error) {
+func (b *bencher) syscalls(strace string) (*table, error) {
 	oursConf, err := b.ourConf("bench-strace", b.vfs[benchOursVF], map[string]any{"logFile": nil})
 	if err != nil {
 		return nil, err
@@ -1073,7 +1106,7 @@ func (b *bencher) syscalls(strace string) (*benchTable, error) {
 		}
 		b.pause()
 	}
-	t := &benchTable{
+	t := &table{
 		title:  "Syscalls of one ADD and one DEL (strace -f, not timed)",
 		note:   "Processes and threads include the IPAM plugin each execs. Every netlink request on RTNETLINK waits for the kernel's RTNL lock, every setns is a thread switching namespace, every fsync a disk flush.",
 		header: []string{"", "sriov-rdma ADD", "sriov-rdma DEL", "host-device ADD", "host-device DEL"},
@@ -1191,222 +1224,34 @@ func countSyscalls(rd io.Reader) (map[string]int, []string) {
 	return c, order
 }
 
-// ---- the plugin's log records ----------------------------------------------
-
-// benchRecord is one verb's closing log record.
-type benchRecord struct {
-	Msg         string     `json:"msg"`
-	ContainerID string     `json:"containerID"`
-	Outcome     string     `json:"outcome"`
-	Total       string     `json:"total"`
-	Steps       benchSteps `json:"steps"`
-}
-
-type benchStep struct {
-	name string
-	d    time.Duration
-}
-
-// benchSteps keeps the order the plugin logged them in: the order ADD runs them.
-type benchSteps []benchStep
-
-func (s *benchSteps) UnmarshalJSON(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return fmt.Errorf("steps: not an object: %s", data)
-	}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		name, _ := t.(string)
-		var v string
-		if err := dec.Decode(&v); err != nil {
-			return fmt.Errorf("step %s: %w", name, err)
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("step %s: %w", name, err)
-		}
-		*s = append(*s, benchStep{name, d})
-	}
-	return nil
-}
-
-func (r benchRecord) total() time.Duration {
-	d, _ := time.ParseDuration(r.Total)
-	return d
-}
-
-// readBenchRecords returns the verb records of a log file (other records, such
-// as "PF reports no VF settings", are skipped).
-func readBenchRecords(file string) ([]benchRecord, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = f.Close() }()
-	return parseBenchRecords(f)
-}
-
-func parseBenchRecords(rd io.Reader) ([]benchRecord, error) {
-	var out []benchRecord
-	sc := bufio.NewScanner(rd)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		if !bytes.Contains(line, []byte(`"steps"`)) {
-			continue
-		}
-		var r benchRecord
-		if err := json.Unmarshal(line, &r); err != nil {
-			return nil, fmt.Errorf("log record: %w: %s", err, oneLine(string(line)))
-		}
-		out = append(out, r)
-	}
-	return out, sc.Err()
-}
-
-// selectBenchRecords returns the ok records of verb whose container ID keep accepts.
-func selectBenchRecords(rs []benchRecord, verb string, keep func(cid string) bool) []benchRecord {
-	var out []benchRecord
-	for _, r := range rs {
-		if r.Msg == verb && r.Outcome == "ok" && keep(r.ContainerID) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// benchStepNames is every step name in the order first seen.
-func benchStepNames(rs []benchRecord) []string {
-	var names []string
-	for _, r := range rs {
-		for _, s := range r.Steps {
-			if !slices.Contains(names, s.name) {
-				names = append(names, s.name)
-			}
-		}
-	}
-	return names
-}
-
-func benchStepDist(rs []benchRecord, name string) benchDist {
-	var d benchDist
-	for _, r := range rs {
-		for _, s := range r.Steps {
-			if s.name == name {
-				d = append(d, s.d)
-			}
-		}
-	}
-	return d
-}
-
-// ---- statistics ------------------------------------------------------------
-
-type benchDist []time.Duration
-
-// q is the q-quantile, interpolated between the two nearest samples.
-func (d benchDist) q(q float64) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	pos := q * float64(len(s)-1)
-	lo := int(pos)
-	if lo+1 >= len(s) {
-		return s[len(s)-1]
-	}
-	return s[lo] + time.Duration(math.Round((pos-float64(lo))*float64(s[lo+1]-s[lo])))
-}
-
-func (d benchDist) p50() time.Duration { return d.q(0.5) }
-func (d benchDist) p90() time.Duration { return d.q(0.9) }
-
-func benchMS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func benchFromMS(v []float64) benchDist {
-	d := make(benchDist, len(v))
-	for i, x := range v {
-		d[i] = time.Duration(x * float64(time.Millisecond))
-	}
-	return d
-}
-
-func benchFmtMS(d time.Duration) string {
-	switch {
-	case d >= 10*time.Millisecond:
-		return fmt.Sprintf("%.1f ms", benchMS(d))
-	default:
-		return fmt.Sprintf("%.2f ms", benchMS(d))
-	}
-}
-
-func benchFmtDist(d benchDist) string { return benchFmtMS(d.p50()) + " / " + benchFmtMS(d.p90()) }
-
-func benchMiB(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
-
-func benchOr(s, empty string) string {
-	if s == "" {
-		return empty
-	}
-	return s
-}
-
-// benchWriteJSON writes v whole or not at all: the other driver of figure
-// 3 reads the file as soon as it exists.
-func benchWriteJSON(file string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(file+".tmp", append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(file+".tmp", file)
-}
-
-func benchReadJSON(file string, v any) error {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
-}
-
-// ---- the report ------------------------------------------------------------
-
-// benchReport is the tables `make bench` prints and writes.
-type benchReport struct {
+// report is the tables `make bench` prints and writes.
+type report struct {
 	when           time.Time
 	load           string
 	runs           int
 	rows           [][]string // #, what, measured, target, result
-	stepTables     []benchTable
-	micro          *benchTable
+	stepTables     []table
+	micro          *table
 	passed, failed int
 	raw            map[string]any
 }
 
-type benchTable struct {
+type table struct {
 	title  string
 	note   string
 	header []string
 	rows   [][]string
 }
 
-func newBenchReport(runs int) *benchReport {
-	return &benchReport{when: time.Now(), load: benchLoad(), runs: runs, raw: map[string]any{}}
+func newReport(runs int) *report {
+	return &report{when: time.Now(), load: loadAverage(), runs: runs, raw: map[string]any{}}
 }
 
-func (r *benchReport) info(fig, what, measured string) {
+func (r *report) info(fig, what, measured string) {
 	r.rows = append(r.rows, []string{fig, what, measured, "", ""})
 }
 
-func (r *benchReport) check(fig, what, measured, target string, ok bool) {
+func (r *report) check(fig, what, measured, target string, ok bool) {
 	verdict := "FAIL"
 	if ok {
 		verdict = "PASS"
@@ -1418,39 +1263,39 @@ func (r *benchReport) check(fig, what, measured, target string, ok bool) {
 	r.raw["check "+fig+" "+what] = map[string]any{"measured": measured, "target": target, "result": verdict}
 }
 
-func (r *benchReport) skip(fig, what, why, target string) {
+func (r *report) skip(fig, what, why, target string) {
 	r.rows = append(r.rows, []string{fig, what, why, target, "SKIP"})
 }
 
-func (r *benchReport) figures(ours, hd *benchCycles, fl *benchFloor, big benchVFCount, small *benchVFCount, par *benchPar, alone []int64, plugin string) {
+func (r *report) figures(ours, hd *cycleSeries, fl *floorSeries, big addLatencies, small *addLatencies, par *parallelSeries, alone []int64, plugin string) {
 	// 1
-	r.info("1", "ADD+DEL, sriov-rdma + host-local (p50 / p90)", benchFmtDist(ours.cycle))
-	r.info("1", "  of which ADD / DEL (p50)", benchFmtMS(ours.add.p50())+" / "+benchFmtMS(ours.del.p50()))
-	r.info("1", "ADD+DEL, host-device v1.10.0 + host-local (p50 / p90)", benchFmtDist(hd.cycle))
-	r.info("1", "  of which ADD / DEL (p50)", benchFmtMS(hd.add.p50())+" / "+benchFmtMS(hd.del.p50()))
-	ratio1 := benchMS(ours.cycle.p50()) / benchMS(hd.cycle.p50())
+	r.info("1", "ADD+DEL, sriov-rdma + host-local (p50 / p90)", fmtP50P90(ours.cycle))
+	r.info("1", "  of which ADD / DEL (p50)", fmtMS(ours.add.p50())+" / "+fmtMS(ours.del.p50()))
+	r.info("1", "ADD+DEL, host-device v1.10.0 + host-local (p50 / p90)", fmtP50P90(hd.cycle))
+	r.info("1", "  of which ADD / DEL (p50)", fmtMS(hd.add.p50())+" / "+fmtMS(hd.del.p50()))
+	ratio1 := millis(ours.cycle.p50()) / millis(hd.cycle.p50())
 	r.check("1", "sriov-rdma / host-device, ADD+DEL", fmt.Sprintf("%.2f", ratio1), "≤ 0.5", ratio1 <= 0.5)
 
 	// 2
 	floor := 2*fl.exec.p50() + fl.ipam.p50() + fl.moveIn.p50() + fl.moveOut.p50()
-	r.info("2", "exec-only static Go binary (p50 / p90)", benchFmtDist(fl.exec))
-	r.info("2", "  sriov-rdma VERSION: the same for our binary, its package init included", benchFmtDist(fl.version))
-	r.info("2", "host-local ADD+DEL (p50 / p90)", benchFmtDist(fl.ipam))
-	r.info("2", "netns move host→pod / pod→host, netlink (p50)", benchFmtMS(fl.moveIn.p50())+" / "+benchFmtMS(fl.moveOut.p50()))
-	r.info("2", "floor = 2 × exec-only + host-local ADD+DEL + 2 moves", benchFmtMS(floor))
-	ratio2 := benchMS(ours.cycle.p50()) / benchMS(floor)
+	r.info("2", "exec-only static Go binary (p50 / p90)", fmtP50P90(fl.exec))
+	r.info("2", "  sriov-rdma VERSION: the same for our binary, its package init included", fmtP50P90(fl.version))
+	r.info("2", "host-local ADD+DEL (p50 / p90)", fmtP50P90(fl.ipam))
+	r.info("2", "netns move host→pod / pod→host, netlink (p50)", fmtMS(fl.moveIn.p50())+" / "+fmtMS(fl.moveOut.p50()))
+	r.info("2", "floor = 2 × exec-only + host-local ADD+DEL + 2 moves", fmtMS(floor))
+	ratio2 := millis(ours.cycle.p50()) / millis(floor)
 	r.check("2", "sriov-rdma ADD+DEL / floor", fmt.Sprintf("%.2f×", ratio2), "≤ 1.3×", ratio2 <= 1.3)
 
 	// 3
-	bigD := benchFromMS(big.AddMS)
+	bigD := fromMillis(big.AddMS)
 	if small == nil {
-		r.info("3", fmt.Sprintf("ADD, VF %d of a PF with %d VFs (p50 / p90)", big.VF, big.VFs), benchFmtDist(bigD))
+		r.info("3", fmt.Sprintf("ADD, VF %d of a PF with %d VFs (p50 / p90)", big.VF, big.VFs), fmtP50P90(bigD))
 		r.skip("3", "ADD latency, big PF / small PF", "no small-PF run (-ref)", "≤ 1.1")
 	} else {
-		smallD := benchFromMS(small.AddMS)
-		r.info("3", fmt.Sprintf("ADD, VF %d of a PF with %d VFs (p50 / p90)", small.VF, small.VFs), benchFmtDist(smallD))
-		r.info("3", fmt.Sprintf("ADD, VF %d of a PF with %d VFs (p50 / p90)", big.VF, big.VFs), benchFmtDist(bigD))
-		ratio3 := benchMS(bigD.p50()) / benchMS(smallD.p50())
+		smallD := fromMillis(small.AddMS)
+		r.info("3", fmt.Sprintf("ADD, VF %d of a PF with %d VFs (p50 / p90)", small.VF, small.VFs), fmtP50P90(smallD))
+		r.info("3", fmt.Sprintf("ADD, VF %d of a PF with %d VFs (p50 / p90)", big.VF, big.VFs), fmtP50P90(bigD))
+		ratio3 := millis(bigD.p50()) / millis(smallD.p50())
 		r.check("3", fmt.Sprintf("ADD latency, %d VFs / %d VFs", big.VFs, small.VFs), fmt.Sprintf("%.2f", ratio3), "≤ 1.1", ratio3 <= 1.1)
 		r.raw["vfs"+strconv.Itoa(small.VFs)] = small
 	}
@@ -1459,37 +1304,37 @@ func (r *benchReport) figures(ours, hd *benchCycles, fl *benchFloor, big benchVF
 	// 4
 	n := par.n
 	r.info("4", fmt.Sprintf("%d ADDs serial / parallel, wall (p50 of %d rounds)", n, len(par.parAdd)),
-		benchFmtMS(par.serialAdd.p50())+" / "+benchFmtMS(par.parAdd.p50()))
-	r.info("4", fmt.Sprintf("%d DELs serial / parallel, wall", n), benchFmtMS(par.serialDel.p50())+" / "+benchFmtMS(par.parDel.p50()))
-	ratio4 := benchMS(par.serialAdd.p50()) / benchMS(par.parAdd.p50())
+		fmtMS(par.serialAdd.p50())+" / "+fmtMS(par.parAdd.p50()))
+	r.info("4", fmt.Sprintf("%d DELs serial / parallel, wall", n), fmtMS(par.serialDel.p50())+" / "+fmtMS(par.parDel.p50()))
+	ratio4 := millis(par.serialAdd.p50()) / millis(par.parAdd.p50())
 	r.check("4", "ADD throughput, parallel / serial", fmt.Sprintf("%.2f", ratio4), "≥ 1.5", ratio4 >= 1.5)
-	r.info("4", "DEL throughput, parallel / serial", fmt.Sprintf("%.2f", benchMS(par.serialDel.p50())/benchMS(par.parDel.p50())))
+	r.info("4", "DEL throughput, parallel / serial", fmt.Sprintf("%.2f", millis(par.serialDel.p50())/millis(par.parDel.p50())))
 	r.info("4", fmt.Sprintf("%d bare netns moves serial / parallel, wall (netlink, in-process)", n),
-		benchFmtMS(par.serialMoves.p50())+" / "+benchFmtMS(par.parMoves.p50()))
+		fmtMS(par.serialMoves.p50())+" / "+fmtMS(par.parMoves.p50()))
 	r.info("4", "  the kernel's ceiling for the ADD ratio: serial ADDs / parallel bare moves",
-		fmt.Sprintf("%.2f", benchMS(par.serialAdd.p50())/benchMS(par.parMoves.p50())))
+		fmt.Sprintf("%.2f", millis(par.serialAdd.p50())/millis(par.parMoves.p50())))
 
 	// 5
 	peak := slices.Max(ours.rss)
-	r.check("5", "peak RSS of one ADD (plugin and the host-local it execs; max of runs)", benchMiB(peak), "≤ 25 MiB", peak <= 25<<20)
-	r.info("5", "  plugin alone (ADD without IPAM) / host-local alone", benchMiB(slices.Max(alone))+" / "+benchMiB(slices.Max(fl.ipamRSS)))
-	r.info("5", "  host-device ADD, with its host-local", benchMiB(slices.Max(hd.rss)))
-	size, stripped := benchBinaryInfo(plugin)
+	r.check("5", "peak RSS of one ADD (plugin and the host-local it execs; max of runs)", fmtMiB(peak), "≤ 25 MiB", peak <= 25<<20)
+	r.info("5", "  plugin alone (ADD without IPAM) / host-local alone", fmtMiB(slices.Max(alone))+" / "+fmtMiB(slices.Max(fl.ipamRSS)))
+	r.info("5", "  host-device ADD, with its host-local", fmtMiB(slices.Max(hd.rss)))
+	size, stripped := binaryInfo(plugin)
 	what := "binary size, bin/sriov-rdma (stripped)"
 	if !stripped {
 		what = "binary size, bin/sriov-rdma (NOT stripped: build with make build)"
 	}
-	r.check("5", what, benchMiB(size), "≤ 12 MiB", size <= 12<<20 && stripped)
+	r.check("5", what, fmtMiB(size), "≤ 12 MiB", size <= 12<<20 && stripped)
 
 	r.raw["cycleMs"] = map[string]any{
-		"sriov-rdma":  map[string]float64{"p50": benchMS(ours.cycle.p50()), "p90": benchMS(ours.cycle.p90())},
-		"host-device": map[string]float64{"p50": benchMS(hd.cycle.p50()), "p90": benchMS(hd.cycle.p90())},
-		"floor":       benchMS(floor),
+		"sriov-rdma":  map[string]float64{"p50": millis(ours.cycle.p50()), "p90": millis(ours.cycle.p90())},
+		"host-device": map[string]float64{"p50": millis(hd.cycle.p50()), "p90": millis(hd.cycle.p90())},
+		"floor":       millis(floor),
 	}
 }
 
-// benchBinaryInfo is a file's size and whether it carries no symbol table.
-func benchBinaryInfo(path string) (int64, bool) {
+// binaryInfo is a file's size and whether it carries no symbol table.
+func binaryInfo(path string) (int64, bool) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return 0, false
@@ -1504,83 +1349,78 @@ func benchBinaryInfo(path string) (int64, bool) {
 
 // steps adds figure 6: where ADD's and DEL's time goes, from the plugin's own
 // records, next to the wall time the runtime side saw.
-func (r *benchReport) steps(cycleRecs, parRecs []benchRecord, ours *benchCycles, par *benchPar) {
+func (r *report) steps(cycleRecs, parRecs []logRecord, ours *cycleSeries, par *parallelSeries) {
 	inCycle := func(cid string) bool { _, ok := ours.cids[cid]; return ok }
-	adds := selectBenchRecords(cycleRecs, "ADD", inCycle)
-	dels := selectBenchRecords(cycleRecs, "DEL", inCycle)
-	serial := selectBenchRecords(parRecs, "ADD", func(cid string) bool { return par.kind[cid] == "serial" })
-	parallel := selectBenchRecords(parRecs, "ADD", func(cid string) bool { return par.kind[cid] == "parallel" })
+	adds := verbRecords(cycleRecs, "ADD", inCycle)
+	dels := verbRecords(cycleRecs, "DEL", inCycle)
+	serial := verbRecords(parRecs, "ADD", func(cid string) bool { return par.kind[cid] == "serial" })
+	parallel := verbRecords(parRecs, "ADD", func(cid string) bool { return par.kind[cid] == "parallel" })
 
-	addT := benchStepTable(adds, ours.cids, serial, parallel, par.n)
+	addT := stepTable(adds, ours.cids, serial, parallel, par.n)
 	addT.title = "Where an ADD's time goes (figure 6)"
 	addT.note = fmt.Sprintf("From the plugin's own log records (logLevel info), %d ADDs of figure 1; "+
 		"the last two columns are the ADDs of figure 4, %d at a time on a node filling up, and all at once.",
 		len(adds), par.n)
-	delSerial := selectBenchRecords(parRecs, "DEL", func(cid string) bool { return par.kind[cid] == "serial" })
-	delParallel := selectBenchRecords(parRecs, "DEL", func(cid string) bool { return par.kind[cid] == "parallel" })
-	delT := benchStepTable(dels, ours.delWall, delSerial, delParallel, par.n)
+	delSerial := verbRecords(parRecs, "DEL", func(cid string) bool { return par.kind[cid] == "serial" })
+	delParallel := verbRecords(parRecs, "DEL", func(cid string) bool { return par.kind[cid] == "parallel" })
+	delT := stepTable(dels, ours.delWall, delSerial, delParallel, par.n)
 	delT.title = "Where a DEL's time goes"
 	delT.note = fmt.Sprintf("%d DELs of figure 1, and those of figure 4; restore includes the host-local DEL exec, which runs beside the device restore.", len(dels))
 	r.stepTables = append(r.stepTables, addT, delT)
 }
 
-// benchStepTable lists each step's p50 and p90, its share of the total, and
+// stepTable lists each step's p50 and p90, its share of the total, and
 // optionally the p50 of two other sets of records.
-func benchStepTable(rs []benchRecord, walls map[string]time.Duration, serial, parallel []benchRecord, n int) benchTable {
-	t := benchTable{header: []string{"step", "p50", "p90", "share"}}
+func stepTable(rs []logRecord, walls map[string]time.Duration, serial, parallel []logRecord, n int) table {
+	t := table{header: []string{"step", "p50", "p90", "share"}}
 	extra := serial != nil || parallel != nil
 	if extra {
 		t.header = append(t.header, fmt.Sprintf("p50, %d serial", n), fmt.Sprintf("p50, %d parallel", n))
 	}
-	var totals, outside, wall, gaps benchDist
+	tots := totals(rs)
+	var outside, wall, gaps durations
 	for _, rec := range rs {
-		tot := rec.total()
-		totals = append(totals, tot)
 		var sum time.Duration
 		for _, s := range rec.Steps {
 			sum += s.d
 		}
-		gaps = append(gaps, tot-sum)
+		gaps = append(gaps, rec.Total-sum)
 		if w, ok := walls[rec.ContainerID]; ok {
 			wall = append(wall, w)
-			outside = append(outside, w-tot)
+			outside = append(outside, w-rec.Total)
 		}
 	}
-	tot50 := totals.p50()
+	tot50 := tots.p50()
 	share := func(d time.Duration) string {
 		if tot50 <= 0 {
 			return ""
 		}
 		return fmt.Sprintf("%.0f%%", 100*float64(d)/float64(tot50))
 	}
-	col := func(set []benchRecord, name string) string {
+	col := func(set []logRecord, name string) string {
 		if len(set) == 0 {
 			return "–"
 		}
-		return benchFmtMS(benchStepDist(set, name).p50())
+		return fmtMS(stepDurations(set, name).p50())
 	}
-	totalCol := func(set []benchRecord) string {
-		var d benchDist
-		for _, rec := range set {
-			d = append(d, rec.total())
-		}
-		if len(d) == 0 {
+	totalCol := func(set []logRecord) string {
+		if len(set) == 0 {
 			return "–"
 		}
-		return benchFmtMS(d.p50())
+		return fmtMS(totals(set).p50())
 	}
 	var sum50 time.Duration
-	for _, name := range benchStepNames(rs) {
-		d := benchStepDist(rs, name)
+	for _, name := range stepNames(rs) {
+		d := stepDurations(rs, name)
 		sum50 += d.p50()
-		row := []string{name, benchFmtMS(d.p50()), benchFmtMS(d.p90()), share(d.p50())}
+		row := []string{name, fmtMS(d.p50()), fmtMS(d.p90()), share(d.p50())}
 		if extra {
 			row = append(row, col(serial, name), col(parallel, name))
 		}
 		t.rows = append(t.rows, row)
 	}
-	add := func(name string, d benchDist, all bool) {
-		row := []string{name, benchFmtMS(d.p50()), benchFmtMS(d.p90()), share(d.p50())}
+	add := func(name string, d durations, all bool) {
+		row := []string{name, fmtMS(d.p50()), fmtMS(d.p90()), share(d.p50())}
 		if extra {
 			if all {
 				row = append(row, totalCol(serial), totalCol(parallel))
@@ -1590,90 +1430,20 @@ func benchStepTable(rs []benchRecord, walls map[string]time.Duration, serial, pa
 		}
 		t.rows = append(t.rows, row)
 	}
-	row := []string{"Σ step p50s", benchFmtMS(sum50), "", share(sum50)}
+	row := []string{"Σ step p50s", fmtMS(sum50), "", share(sum50)}
 	if extra {
 		row = append(row, "", "")
 	}
 	t.rows = append(t.rows, row)
 	add("between steps (total − Σ steps: result printing, unmarked work)", gaps, false)
-	add("plugin total (its own clock)", totals, true)
+	add("plugin total (its own clock)", tots, true)
 	add("exec, Go runtime start-up, log write, exit (wall − total)", outside, false)
 	add("wall, fork to reaped exit", wall, false)
 	return t
 }
 
-// benchLine is one line of `go test -bench` output.
-var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+([\d.]+) ns/op(?:\s+[\d.]+ MB/s)?(?:\s+(\d+) B/op)?(?:\s+(\d+) allocs/op)?`)
-
-type benchMicro struct {
-	pkg, name     string
-	ns            float64
-	bytes, allocs string
-}
-
-func parseBenchMicro(rd io.Reader) ([]benchMicro, error) {
-	var out []benchMicro
-	pkg := ""
-	sc := bufio.NewScanner(rd)
-	for sc.Scan() {
-		line := sc.Text()
-		if p, ok := strings.CutPrefix(line, "pkg: "); ok {
-			pkg = strings.TrimPrefix(p, "github.com/sriov-rdma/sriov-rdma/")
-			continue
-		}
-		m := benchLine.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		ns, err := strconv.ParseFloat(m[3], 64)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, benchMicro{pkg: pkg, name: m[1], ns: ns, bytes: m[4], allocs: m[5]})
-	}
-	return out, sc.Err()
-}
-
-func benchFmtNS(ns float64) string {
-	switch {
-	case ns >= 1e6:
-		return fmt.Sprintf("%.2f ms", ns/1e6)
-	case ns >= 1e3:
-		return fmt.Sprintf("%.1f µs", ns/1e3)
-	default:
-		return fmt.Sprintf("%.0f ns", ns)
-	}
-}
-
-func (r *benchReport) microBench(file string) error {
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = f.Close() }()
-	res, err := parseBenchMicro(f)
-	if err != nil {
-		return err
-	}
-	t := benchTable{
-		title:  "Go micro-benchmarks (`go test -run '^$' -bench . ./pkg/...`, no root)",
-		header: []string{"package", "benchmark", "time/op", "B/op", "allocs/op"},
-	}
-	byName := map[string]float64{}
-	for _, m := range res {
-		t.rows = append(t.rows, []string{m.pkg, m.name, benchFmtNS(m.ns), benchOr(m.bytes, "–"), benchOr(m.allocs, "–")})
-		byName[m.name] = m.ns
-	}
-	if a, b := byName["BenchmarkResolve8"], byName["BenchmarkResolve256"]; a > 0 && b > 0 {
-		t.note = fmt.Sprintf("Resolve, last VF of 256 / of 8: %.2f (O(1) in the VF count: about 1). "+
-			"JournalWrite is two fsyncs on TMPDIR's filesystem.", b/a)
-	}
-	r.micro = &t
-	return nil
-}
-
-// benchMachine says what the figures were measured on.
-func benchMachine() string {
+// machine says what the figures were measured on.
+func machine() string {
 	var u unix.Utsname
 	kernel := "?"
 	if unix.Uname(&u) == nil {
@@ -1688,18 +1458,18 @@ func benchMachine() string {
 			}
 		}
 	}
-	return fmt.Sprintf("Linux %s, %d × %s", kernel, runtime.NumCPU(), benchOr(model, "CPU"))
+	return fmt.Sprintf("Linux %s, %d × %s", kernel, runtime.NumCPU(), cmp.Or(model, "CPU"))
 }
 
-func (r *benchReport) preamble() string {
+func (r *report) preamble() string {
 	return fmt.Sprintf("`make bench`, %s, %s, load average %s at the start. Each figure is the p50 of %d runs (p90 where shown); "+
 		"every plugin is exec'd directly as a runtime does, VF netdevs are veth ends in the e2e lane's test node.",
-		r.when.Format("2006-01-02 15:04 MST"), benchMachine(), r.load, r.runs)
+		r.when.Format("2006-01-02 15:04 MST"), machine(), r.load, r.runs)
 }
 
-// benchLoad is the 1-minute load average: other work on the machine shows
+// loadAverage is the 1-minute load average: other work on the machine shows
 // up in every figure.
-func benchLoad() string {
+func loadAverage() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
 		return f[0]
@@ -1707,26 +1477,113 @@ func benchLoad() string {
 	return "?"
 }
 
-func (r *benchReport) markdown() string {
+// goBenchLine is one line of `go test -bench` output.
+var goBenchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+([\d.]+) ns/op(?:\s+[\d.]+ MB/s)?(?:\s+(\d+) B/op)?(?:\s+(\d+) allocs/op)?`)
+
+type goBenchResult struct {
+	pkg, name     string
+	ns            float64
+	bytes, allocs string
+}
+
+func parseGoBench(rd io.Reader) ([]goBenchResult, error) {
+	var out []goBenchResult
+	pkg := ""
+	sc := bufio.NewScanner(rd)
+	for sc.Scan() {
+		line := sc.Text()
+		if p, ok := strings.CutPrefix(line, "pkg: "); ok {
+			pkg = strings.TrimPrefix(p, "github.com/sriov-rdma/sriov-rdma/")
+			continue
+		}
+		m := goBenchLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		ns, err := strconv.ParseFloat(m[3], 64)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, goBenchResult{pkg: pkg, name: m[1], ns: ns, bytes: m[4], allocs: m[5]})
+	}
+	return out, sc.Err()
+}
+
+func (r *report) microBench(file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	res, err := parseGoBench(f)
+	if err != nil {
+		return err
+	}
+	t := table{
+		title:  "Go micro-benchmarks (`go test -run '^$' -bench . ./pkg/...`, no root)",
+		header: []string{"package", "benchmark", "time/op", "B/op", "allocs/op"},
+	}
+	byName := map[string]float64{}
+	for _, m := range res {
+		t.rows = append(t.rows, []string{m.pkg, m.name, fmtNS(m.ns), cmp.Or(m.bytes, "–"), cmp.Or(m.allocs, "–")})
+		byName[m.name] = m.ns
+	}
+	if a, b := byName["BenchmarkResolve8"], byName["BenchmarkResolve256"]; a > 0 && b > 0 {
+		t.note = fmt.Sprintf("Resolve, last VF of 256 / of 8: %.2f (O(1) in the VF count: about 1). "+
+			"JournalWrite is two fsyncs on TMPDIR's filesystem.", b/a)
+	}
+	r.micro = &t
+	return nil
+}
+
+// The report's two renderings: markdown for README's Performance section
+// (bench.md, and -copy), plain text with aligned columns for the terminal
+// (bench.txt). Both hold the same rows.
+
+// figureHeader heads the figures table, whose rows are report.rows.
+var figureHeader = []string{"#", "figure", "measured", "target", "result"}
+
+func (r *report) markdown() string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "## Performance\n\n%s\n\n", r.preamble())
-	benchMDTable(&sb, []string{"#", "figure", "measured", "target", "result"}, r.rows, true)
+	writeMarkdownTable(&sb, figureHeader, r.rows, true)
 	fmt.Fprintf(&sb, "\n%d passed, %d failed.\n", r.passed, r.failed)
+	r.writeTables(&sb, "\n### %s\n\n", "%s\n\n", func(header []string, rows [][]string) {
+		writeMarkdownTable(&sb, header, rows, false)
+	})
+	return sb.String()
+}
+
+func (r *report) text() string {
+	var sb strings.Builder
+	sb.WriteString(r.preamble() + "\n\n")
+	writeTextTable(&sb, figureHeader, r.rows)
+	r.writeTables(&sb, "\n%s\n", "%s\n", func(header []string, rows [][]string) {
+		writeTextTable(&sb, header, rows)
+	})
+	return sb.String()
+}
+
+// writeTables writes the tables after the figures (steps, syscalls, the
+// micro-benchmarks), each under its title and note, printed with the
+// formats given.
+func (r *report) writeTables(sb *strings.Builder, titleFormat, noteFormat string, write func(header []string, rows [][]string)) {
 	tables := slices.Clone(r.stepTables)
 	if r.micro != nil {
 		tables = append(tables, *r.micro)
 	}
 	for _, t := range tables {
-		fmt.Fprintf(&sb, "\n### %s\n\n", t.title)
+		fmt.Fprintf(sb, titleFormat, t.title)
 		if t.note != "" {
-			fmt.Fprintf(&sb, "%s\n\n", t.note)
+			fmt.Fprintf(sb, noteFormat, t.note)
 		}
-		benchMDTable(&sb, t.header, t.rows, false)
+		write(t.header, t.rows)
 	}
-	return sb.String()
 }
 
-func benchMDTable(sb *strings.Builder, header []string, rows [][]string, boldChecks bool) {
+// writeMarkdownTable writes a GitHub table; with boldChecks, the figure of
+// every row with a result (a checked target) is bold.
+func writeMarkdownTable(sb *strings.Builder, header []string, rows [][]string, boldChecks bool) {
 	esc := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 	sb.WriteString("| " + strings.Join(header, " | ") + " |\n|")
 	for range header {
@@ -1748,25 +1605,9 @@ func benchMDTable(sb *strings.Builder, header []string, rows [][]string, boldChe
 	}
 }
 
-func (r *benchReport) text() string {
-	var sb strings.Builder
-	sb.WriteString(r.preamble() + "\n\n")
-	benchTextTable(&sb, []string{"#", "figure", "measured", "target", "result"}, r.rows)
-	tables := slices.Clone(r.stepTables)
-	if r.micro != nil {
-		tables = append(tables, *r.micro)
-	}
-	for _, t := range tables {
-		fmt.Fprintf(&sb, "\n%s\n", t.title)
-		if t.note != "" {
-			fmt.Fprintf(&sb, "%s\n", t.note)
-		}
-		benchTextTable(&sb, t.header, t.rows)
-	}
-	return sb.String()
-}
-
-func benchTextTable(sb *strings.Builder, header []string, rows [][]string) {
+// writeTextTable writes rows in columns padded to their widest cell, in
+// runes: "≤" is one column wide, not three bytes.
+func writeTextTable(sb *strings.Builder, header []string, rows [][]string) {
 	width := make([]int, len(header))
 	for _, row := range append([][]string{header}, rows...) {
 		for i, c := range row {

@@ -291,7 +291,7 @@ func (c crashCase) run(t *T) {
 		// runs too, would only have freed the address).
 		restored := false
 		for _, rec := range t.logRecords(net) {
-			restored = restored || (rec["msg"] == "GC restored attachment" && rec["device"] == v.addr)
+			restored = restored || (rec.Msg == "GC restored attachment" && rec.str("device") == v.addr)
 		}
 		if !restored {
 			t.Errorf(`the plugin's log has no "GC restored attachment" for %s`, v.addr)

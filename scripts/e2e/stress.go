@@ -336,10 +336,10 @@ func (st *stress) leaks(t *T) []string {
 	return out
 }
 
-func countLevel(recs []map[string]any, level string) int {
+func countLevel(recs []logRecord, level string) int {
 	n := 0
 	for _, r := range recs {
-		if r["level"] == level {
+		if r.Level == level {
 			n++
 		}
 	}
