@@ -2,14 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"syscall"
 	"time"
 )
@@ -22,30 +20,12 @@ type timedRun struct {
 	r      result
 }
 
+// exec runs name as the lane runs a command, timing it.
 func (b *bencher) exec(env []string, stdin []byte, name string) timedRun {
-	ctx, cancel := context.WithTimeout(b.ctx, cmdTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name)
-	cmd.Env = append(slices.Clip(b.env), env...)
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	t := timedRun{wall: time.Since(start)}
-	t.r = result{cmdline: shellLine(env, name, nil), stdout: out.String(), stderr: errb.String()}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee) && ee.Exited():
-		t.r.code, t.r.err = ee.ExitCode(), err
-	default:
-		t.r.code, t.r.err = -1, err
-	}
-	if cmd.ProcessState != nil {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+	r, wall, state := execute(b.ctx, b.env, env, stdin, name)
+	t := timedRun{wall: wall, r: r}
+	if state != nil {
+		if ru, ok := state.SysUsage().(*syscall.Rusage); ok {
 			t.maxRSS = ru.Maxrss * 1024 // KiB on Linux
 		}
 	}
@@ -54,14 +34,7 @@ func (b *bencher) exec(env []string, stdin []byte, name string) timedRun {
 
 // cni execs a CNI plugin binary for one verb on pod p.
 func (b *bencher) cni(bin, verb string, stdin []byte, p *pod, cid string) timedRun {
-	return b.exec([]string{
-		"CNI_COMMAND=" + verb,
-		"CNI_CONTAINERID=" + cid,
-		"CNI_NETNS=" + p.netns,
-		"CNI_IFNAME=" + benchIfName,
-		"CNI_ARGS=" + fmt.Sprintf("IgnoreUnknown=1;K8S_POD_NAMESPACE=%s;K8S_POD_NAME=%s;K8S_POD_INFRA_CONTAINER_ID=%s", podNamespace, p.name, cid),
-		"CNI_PATH=" + b.cniPath,
-	}, stdin, bin)
+	return b.exec(b.cniEnv(verb, cid, p.netns, benchIfName, p.cniArgsFor(cid)), stdin, bin)
 }
 
 // cycle is one ADD and its DEL of a fresh attachment on pod p. A failed ADD
@@ -120,15 +93,9 @@ func netnsCleanupRunning() bool {
 // ourConf is the sriov-rdma netconf of network on VF v, logging its step
 // timings at info, the level a node runs at.
 func (b *bencher) ourConf(network string, v vfSpec, set map[string]any) ([]byte, error) {
-	c := b.netconf(network, "1.0.0", v, map[string]any{"logLevel": "info"})
-	for k, val := range set {
-		if val == nil {
-			delete(c, k)
-		} else {
-			c[k] = val
-		}
-	}
-	return json.Marshal(c)
+	fields := map[string]any{"logLevel": "info"}
+	maps.Copy(fields, set)
+	return json.Marshal(b.netconf(network, "1.0.0", v, fields))
 }
 
 // hostDeviceConf is host-device moving VF v's veth, with the same IPAM.

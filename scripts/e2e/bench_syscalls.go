@@ -75,15 +75,7 @@ func (b *bencher) syscalls(strace string) (*table, error) {
 }
 
 func (b *bencher) straceCNI(strace, out, bin, verb string, conf []byte, p *pod, cid string) result {
-	env := []string{
-		"CNI_COMMAND=" + verb,
-		"CNI_CONTAINERID=" + cid,
-		"CNI_NETNS=" + p.netns,
-		"CNI_IFNAME=" + benchIfName,
-		"CNI_ARGS=IgnoreUnknown=1",
-		"CNI_PATH=" + b.cniPath,
-	}
-	return b.run(env, conf, strace, "-f", "-qq", "-o", out,
+	return b.run(b.cniEnv(verb, cid, p.netns, benchIfName, "IgnoreUnknown=1"), conf, strace, "-f", "-qq", "-o", out,
 		"-e", "trace=execve,clone,clone3,setns,socket,sendto,sendmsg,fsync,fdatasync", bin)
 }
 

@@ -179,13 +179,7 @@ func runCrash(l *Lane, plans []crashPlan, vfOf map[string]vfSpec, faultPath stri
 }
 
 func countVerb(plans []crashPlan, verb string) int {
-	n := 0
-	for _, p := range plans {
-		if p.verb == verb {
-			n++
-		}
-	}
-	return n
+	return count(plans, func(p crashPlan) bool { return p.verb == verb })
 }
 
 // faultCNIPath makes a CNI_PATH whose sriov-rdma is the fault-injection

@@ -75,6 +75,17 @@ func (s *suite) finish() int {
 	return 0
 }
 
+// count is how many of xs match.
+func count[T any](xs []T, match func(T) bool) int {
+	n := 0
+	for _, x := range xs {
+		if match(x) {
+			n++
+		}
+	}
+	return n
+}
+
 // modeFlags parses a mode's own arguments (given after "--" on the driver's
 // command line: scripts/reliability.sh puts them there).
 func modeFlags(name string, args []string, define func(fs *flag.FlagSet)) error {
@@ -87,30 +98,6 @@ func modeFlags(name string, args []string, define func(fs *flag.FlagSet)) error 
 		return fmt.Errorf("%s: unexpected arguments %q", name, fs.Args())
 	}
 	return nil
-}
-
-// cnitoolWith is cnitoolRun with another CNI_PATH and extra environment:
-// the crash matrix puts the fault-injection build first in CNI_PATH under
-// the plugin's own name and tells it where to die.
-func (l *Lane) cnitoolWith(cniPath string, extra []string, verb, network string, p *pod, ifname, capArgs string) result {
-	env := []string{
-		"NETCONFPATH=" + filepath.Join(l.confDir, network),
-		"CNI_PATH=" + cniPath,
-		"CNI_ARGS=" + p.cniArgs(),
-	}
-	if capArgs != "" {
-		env = append(env, "CAP_ARGS="+capArgs)
-	}
-	env = append(env, extra...)
-	args := []string{verb, network, p.netns}
-	if ifname != "" {
-		args = append(args, "-i", ifname)
-	}
-	r := l.run(env, nil, l.cnitool, args...)
-	if first, _, _ := strings.Cut(r.stderr, "\n"); strings.HasPrefix(first, "Error: ") {
-		r.stderr = first
-	}
-	return r
 }
 
 // gcNone is a runtime's GC of network with no valid attachment: libcni with

@@ -337,13 +337,7 @@ func (st *stress) leaks(t *T) []string {
 }
 
 func countLevel(recs []logRecord, level string) int {
-	n := 0
-	for _, r := range recs {
-		if r.Level == level {
-			n++
-		}
-	}
-	return n
+	return count(recs, func(r logRecord) bool { return r.Level == level })
 }
 
 // race: pods a and b ADD VF v at the same moment.
