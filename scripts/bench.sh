@@ -1,5 +1,5 @@
 #!/bin/bash
-# make bench (issue 6): what the plugin costs on pod start-up, measured on
+# make bench: what the plugin costs on pod start-up, measured on
 # the e2e lane's test node (real kernel, veth VFs, fixture sysfs; see
 # scripts/e2e.sh) and printed as one table with ratios and PASS/FAIL:
 #   1 ADD+DEL of sriov-rdma vs host-device (containernetworking/plugins

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The real-kernel e2e lane (issue 3): the shipped bin/sriov-rdma, unchanged,
+# The real-kernel e2e lane: the shipped bin/sriov-rdma, unchanged,
 # driven by cnitool and libcni the way Multus and runtimes drive it, against
 # a real kernel. A fixture sysfs (a PF with VFs, RDMA entries) is mounted over
 # /sys in a private mount namespace; the VF netdevs are veth ends whose peers

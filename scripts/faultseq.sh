@@ -1,5 +1,5 @@
 #!/bin/bash
-# The unit-level fault sequences of issue 5 (plugins/sriovrdma/
+# The unit-level fault sequences (plugins/sriovrdma/
 # faultseq_test.go): COUNT seeded random sequences of ADD/DEL/CHECK/GC over
 # 3 VFs and 3 pods with netlink, IPAM and crash faults injected through the
 # fakes, on real namespaces and veth VFs. Prints one line per sequence

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The reliability harnesses of issue 5, in the real-kernel e2e lane (the
+# The reliability harnesses (README: Guarantees), in the real-kernel e2e lane (the
 # same throwaway mount + network namespace, fixture sysfs and veth VFs as
 # scripts/e2e.sh; see scripts/e2e/main.go):
 #

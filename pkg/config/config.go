@@ -3,6 +3,8 @@ package config
 import (
 	"log/slog"
 	"net"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 )
 
 // RDMAPolicy says what to do about the VF's RDMA device.
@@ -16,28 +18,6 @@ const (
 	// RDMAOff leaves any RDMA device on the host.
 	RDMAOff RDMAPolicy = "off"
 )
-
-// VFSettings are the PF-side VF settings the config asks for; a nil field was
-// not asked for and is left as it is.
-type VFSettings struct {
-	MAC       net.HardwareAddr // admin MAC (the effective mac); nil = not asked
-	VLAN      *int
-	QoS       *int
-	Proto     *string // "802.1q" | "802.1ad", lower-case
-	SpoofChk  *bool
-	Trust     *bool
-	LinkState *string // "auto" | "enable" | "disable", lower-case
-	MinTxRate *int    // Mbps
-	MaxTxRate *int    // Mbps
-}
-
-// Empty reports whether no PF-side setting is asked for, so the plugin can skip
-// the PF entirely (it may not even be able to open it, e.g. with a userspace PF driver).
-func (s VFSettings) Empty() bool {
-	return s.MAC == nil && s.VLAN == nil && s.QoS == nil && s.Proto == nil &&
-		s.SpoofChk == nil && s.Trust == nil && s.LinkState == nil &&
-		s.MinTxRate == nil && s.MaxTxRate == nil
-}
 
 // K8sArgs are the Kubernetes keys of CNI_ARGS.
 type K8sArgs struct {
@@ -59,7 +39,8 @@ type Config struct {
 	MAC net.HardwareAddr
 	// MTU is the pod-side MTU; 0 = keep.
 	MTU int
-	VF  VFSettings
+	// VF is what the netconf asks of the PF-side settings.
+	VF vf.Request
 	// RDMA defaults to RDMAAuto.
 	RDMA RDMAPolicy
 	// StateDir defaults to DefaultStateDir; always absolute, clean and

@@ -2,6 +2,8 @@ package config
 
 import (
 	"testing"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 )
 
 func TestDeviceIDPrecedence(t *testing.T) {
@@ -97,49 +99,49 @@ func TestVFSettings(t *testing.T) {
 	tests := []struct {
 		name   string
 		fields map[string]any
-		check  func(*testing.T, VFSettings)
+		check  func(*testing.T, vf.Request)
 	}{
-		{"nothing asked", nil, func(t *testing.T, s VFSettings) {
-			if !s.Empty() {
-				t.Errorf("%+v is not Empty", s)
+		{"nothing asked", nil, func(t *testing.T, s vf.Request) {
+			if len(s.Asked()) != 0 {
+				t.Errorf("%+v asks for %v", s, s.Asked())
 			}
 		}},
-		{"vlan without qos leaves qos alone", map[string]any{"vlan": 10}, func(t *testing.T, s VFSettings) {
+		{"vlan without qos leaves qos alone", map[string]any{"vlan": 10}, func(t *testing.T, s vf.Request) {
 			if deref(s.VLAN) != 10 || s.QoS != nil || s.Proto != nil {
 				t.Errorf("vlan/qos/proto = %v/%v/%v, want 10/nil/nil", deref(s.VLAN), deref(s.QoS), deref(s.Proto))
 			}
-			if s.Empty() {
-				t.Error("Empty with a vlan asked")
+			if len(s.Asked()) == 0 {
+				t.Error("a vlan asked is not listed as asked")
 			}
 		}},
-		{"proto normalized", map[string]any{"vlan": 10, "vlanQoS": 1, "vlanProto": "802.1AD"}, func(t *testing.T, s VFSettings) {
+		{"proto normalized", map[string]any{"vlan": 10, "vlanQoS": 1, "vlanProto": "802.1AD"}, func(t *testing.T, s vf.Request) {
 			if deref(s.Proto) != "802.1ad" || deref(s.QoS) != 1 {
 				t.Errorf("proto %v qos %v", deref(s.Proto), deref(s.QoS))
 			}
 		}},
-		{"spoofchk off, trust on", map[string]any{"spoofchk": "off", "trust": "ON"}, func(t *testing.T, s VFSettings) {
+		{"spoofchk off, trust on", map[string]any{"spoofchk": "off", "trust": "ON"}, func(t *testing.T, s vf.Request) {
 			if s.SpoofChk == nil || *s.SpoofChk || s.Trust == nil || !*s.Trust {
 				t.Errorf("spoofchk %v trust %v, want false/true", deref(s.SpoofChk), deref(s.Trust))
 			}
 		}},
-		{"empty switch strings are not asked", map[string]any{"spoofchk": "", "trust": "", "link_state": ""}, func(t *testing.T, s VFSettings) {
-			if !s.Empty() {
-				t.Errorf("%+v is not Empty", s)
+		{"empty switch strings are not asked", map[string]any{"spoofchk": "", "trust": "", "link_state": ""}, func(t *testing.T, s vf.Request) {
+			if len(s.Asked()) != 0 {
+				t.Errorf("%+v asks for %v", s, s.Asked())
 			}
 		}},
-		{"link state normalized", map[string]any{"link_state": "Auto"}, func(t *testing.T, s VFSettings) {
+		{"link state normalized", map[string]any{"link_state": "Auto"}, func(t *testing.T, s vf.Request) {
 			if deref(s.LinkState) != "auto" {
 				t.Errorf("link state %v", deref(s.LinkState))
 			}
 		}},
-		{"only max rate", map[string]any{"max_tx_rate": 0}, func(t *testing.T, s VFSettings) {
+		{"only max rate", map[string]any{"max_tx_rate": 0}, func(t *testing.T, s vf.Request) {
 			if s.MinTxRate != nil || deref(s.MaxTxRate) != 0 {
 				t.Errorf("rates %v/%v, want nil/0", deref(s.MinTxRate), deref(s.MaxTxRate))
 			}
 		}},
-		{"mac only", map[string]any{"mac": "02:00:00:00:00:09"}, func(t *testing.T, s VFSettings) {
-			if s.MAC.String() != "02:00:00:00:00:09" || s.Empty() {
-				t.Errorf("MAC %v, Empty %v", s.MAC, s.Empty())
+		{"mac only", map[string]any{"mac": "02:00:00:00:00:09"}, func(t *testing.T, s vf.Request) {
+			if s.MAC.String() != "02:00:00:00:00:09" || len(s.Asked()) == 0 {
+				t.Errorf("MAC %v, asked %v", s.MAC, s.Asked())
 			}
 		}},
 	}
@@ -154,18 +156,6 @@ func TestVFSettings(t *testing.T) {
 	}
 }
 
-func TestEmptySeesEveryField(t *testing.T) {
-	for name, s := range map[string]VFSettings{
-		"MAC": {MAC: []byte{2, 0, 0, 0, 0, 1}}, "VLAN": {VLAN: intp(0)}, "QoS": {QoS: intp(0)},
-		"Proto": {Proto: strp("802.1q")}, "SpoofChk": {SpoofChk: boolp(false)}, "Trust": {Trust: boolp(false)},
-		"LinkState": {LinkState: strp("auto")}, "MinTxRate": {MinTxRate: intp(0)}, "MaxTxRate": {MaxTxRate: intp(0)},
-	} {
-		if s.Empty() {
-			t.Errorf("VFSettings with only %s set reports Empty: the PF setting would be skipped", name)
-		}
-	}
-}
-
 // The resolved settings are applied and undone apart from the netconf; editing
 // one must not edit the other.
 func TestConfigDoesNotAliasNetConf(t *testing.T) {
@@ -176,7 +166,7 @@ func TestConfigDoesNotAliasNetConf(t *testing.T) {
 	*cfg.VF.VLAN, *cfg.VF.QoS, *cfg.VF.MinTxRate, *cfg.VF.MaxTxRate = 99, 7, 50, 60
 	cfg.VF.MAC[5] = 0xff
 	if *cfg.Net.VLAN != 5 || *cfg.Net.VLANQoS != 1 || *cfg.Net.MinTxRate != 1 || *cfg.Net.MaxTxRate != 2 {
-		t.Error("VFSettings alias NetConf")
+		t.Error("vf.Request alias NetConf")
 	}
 	if cfg.MAC.String() != "02:00:00:00:00:01" {
 		t.Errorf("pod-side MAC changed to %v with the VF admin MAC", cfg.MAC)

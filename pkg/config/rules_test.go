@@ -227,7 +227,7 @@ func TestDefaults(t *testing.T) {
 		cfg.LogFile != "" || cfg.MTU != 0 || cfg.MAC != nil || cfg.IPAMType != "" || cfg.Args != (K8sArgs{}) {
 		t.Errorf("defaults: %+v", cfg)
 	}
-	if !cfg.VF.Empty() {
+	if len(cfg.VF.Asked()) != 0 {
 		t.Errorf("VF = %+v, want nothing asked", cfg.VF)
 	}
 }

@@ -94,7 +94,7 @@ var invalidFixtures = map[string]struct {
 var validFixtures = map[string]func(*testing.T, *Config){
 	"vlanqos-0-alone.json": func(t *testing.T, c *Config) {
 		// sriov-cni accepted it; it asks for no PF-side setting.
-		if !c.VF.Empty() {
+		if len(c.VF.Asked()) != 0 {
 			t.Errorf("vlanQoS 0 without vlan asked for %+v, want nothing", c.VF)
 		}
 	},
@@ -104,7 +104,7 @@ var validFixtures = map[string]func(*testing.T, *Config){
 			c.LogLevel != want.LogLevel || c.LogFile != "" || c.MTU != 0 || c.MAC != nil || c.IPAMType != "" {
 			t.Errorf("minimal config resolved to %+v, want only defaults and the device", c)
 		}
-		if !c.VF.Empty() {
+		if len(c.VF.Asked()) != 0 {
 			t.Errorf("VF settings %+v, want none asked", c.VF)
 		}
 	},

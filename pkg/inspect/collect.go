@@ -291,7 +291,7 @@ func (c *collector) describeVF(index int, addr string) VF {
 		// the journal rather than show none.
 		if len(v.RDMA) == 0 && owner.state == StateInPod && rec.RDMAInPod {
 			for _, r := range rec.RDMA {
-				v.RDMA = append(v.RDMA, RDMADevice{Name: r.Name, Kind: r.Kind, InPod: true})
+				v.RDMA = append(v.RDMA, RDMADevice{Name: r.Name, Kind: string(r.Kind), InPod: true})
 			}
 		}
 	}
@@ -331,7 +331,7 @@ func (c *collector) pickOwner(addr string) *entry {
 // owner's journal path, written under the lock, so at worst it is a moment
 // old. A missing file means no owner.
 func (c *collector) lockOwner(addr string) string {
-	b, err := os.ReadFile(filepath.Join(c.o.LockDir, addr+".lock"))
+	b, err := os.ReadFile(state.Locks{Dir: c.o.LockDir}.Path(addr))
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			c.warn("lock of %s: %v", addr, err)

@@ -18,6 +18,11 @@ const (
 	RDMASoftware  RDMAKind = "soft" // rxe / siw bound to a netdev, under /sys/devices/virtual
 )
 
+// ReCreated reports a kind the kernel destroys when its netdev changes
+// namespace, so that the plugin re-creates it on the other side instead of
+// moving it; every other kind is moved, from inside the namespace it is in.
+func (k RDMAKind) ReCreated() bool { return k == RDMASoftware }
+
 // RDMADevice is one RDMA device belonging to a VF.
 type RDMADevice struct {
 	Name   string // e.g. "mlx5_3", "rxe0"

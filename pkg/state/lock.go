@@ -45,8 +45,11 @@ func (ls Locks) lockPath(deviceID string) (string, error) {
 			return "", fmt.Errorf("create lock dir %s: %w", ls.Dir, err)
 		}
 	}
-	return filepath.Join(ls.Dir, deviceID+".lock"), nil
+	return ls.Path(deviceID), nil
 }
+
+// Path is where the lock file of a VF lives; its content names the owner.
+func (ls Locks) Path(deviceID string) string { return filepath.Join(ls.Dir, deviceID+".lock") }
 
 // Lock takes the VF's lock, waiting at most wait. The lock is per VF, so
 // ADDs of different VFs never wait for each other.

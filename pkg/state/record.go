@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 )
 
@@ -125,9 +126,18 @@ type RDMADevice struct {
 	Name string `json:"name"`
 	// Kind is "hw", "aux" (moved) or "soft" (re-created: the kernel destroys
 	// rxe/siw devices when their netdev changes namespace).
-	Kind   string `json:"kind"`
-	Type   string `json:"type,omitempty"`
-	Netdev string `json:"netdev,omitempty"`
+	Kind   pci.RDMAKind `json:"kind"`
+	Type   string       `json:"type,omitempty"`
+	Netdev string       `json:"netdev,omitempty"`
+}
+
+// RDMAOf is how the journal records a VF's RDMA devices as sysfs shows them.
+func RDMAOf(devs []pci.RDMADevice) []RDMADevice {
+	out := make([]RDMADevice, 0, len(devs))
+	for _, d := range devs {
+		out = append(out, RDMADevice{Name: d.Name, Kind: d.Kind, Type: d.Type, Netdev: d.Netdev})
+	}
+	return out
 }
 
 // IPAM is what DEL needs to release the address even when the netconf it is

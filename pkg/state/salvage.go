@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 )
 
@@ -33,7 +34,7 @@ type frame struct {
 	obj       bool
 	key       string // the key whose value is being read (objects)
 	expectKey bool
-	fields    map[string]string
+	fields    map[string]json.Token // the scalars read whole, by key
 }
 
 type salvager struct {
@@ -67,7 +68,7 @@ func (s *salvager) token(tok json.Token) {
 	case json.Delim:
 		switch t {
 		case '{', '[':
-			s.stack = append(s.stack, &frame{obj: t == '{', expectKey: t == '{', fields: map[string]string{}})
+			s.stack = append(s.stack, &frame{obj: t == '{', expectKey: t == '{', fields: map[string]json.Token{}})
 		case '}', ']':
 			s.closeFrame()
 		}
@@ -97,7 +98,7 @@ func (s *salvager) closeFrame() {
 		s.r.Orig.VF = vfState(done.fields)
 	case done.obj && p == "rdma.[]":
 		s.r.RDMA = append(s.r.RDMA, RDMADevice{
-			Name: done.fields["name"], Kind: done.fields["kind"], Type: done.fields["type"], Netdev: done.fields["netdev"],
+			Name: scalar(done.fields["name"]), Kind: pci.RDMAKind(scalar(done.fields["kind"])), Type: scalar(done.fields["type"]), Netdev: scalar(done.fields["netdev"]),
 		})
 	}
 	if parent := s.top(); parent != nil && parent.obj {
@@ -108,7 +109,7 @@ func (s *salvager) closeFrame() {
 func (s *salvager) value(path string, tok json.Token) {
 	v := scalar(tok)
 	if f := s.top(); f != nil && f.obj {
-		f.fields[f.key] = v
+		f.fields[f.key] = tok
 	}
 	r := s.r
 	switch path {
@@ -167,17 +168,33 @@ func (s *salvager) value(path string, tok json.Token) {
 	}
 }
 
-func vfState(f map[string]string) *vf.State {
-	for _, k := range []string{"mac", "vlan", "qos", "proto", "spoofchk", "trust", "linkState", "minTxRate", "maxTxRate"} {
+// vfState rebuilds the original PF-side settings from an object that
+// closed whole, and only if it holds every field of vf.State (a State with
+// a field missing would "restore" it to zero). The fields are vf.State's
+// own, read from its encoding, so a setting added there needs nothing here.
+func vfState(f map[string]json.Token) *vf.State {
+	zero, err := json.Marshal(vf.State{})
+	if err != nil {
+		return nil
+	}
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(zero, &keys) != nil {
+		return nil
+	}
+	for k := range keys {
 		if _, ok := f[k]; !ok {
 			return nil
 		}
 	}
-	return &vf.State{
-		MAC: f["mac"], VLAN: atoi(f["vlan"]), QoS: atoi(f["qos"]), Proto: f["proto"],
-		SpoofChk: f["spoofchk"] == "true", Trust: f["trust"] == "true", LinkState: f["linkState"],
-		MinTxRate: atoi(f["minTxRate"]), MaxTxRate: atoi(f["maxTxRate"]),
+	b, err := json.Marshal(f)
+	if err != nil {
+		return nil
 	}
+	var st vf.State
+	if json.Unmarshal(b, &st) != nil {
+		return nil
+	}
+	return &st
 }
 
 func scalar(tok json.Token) string {

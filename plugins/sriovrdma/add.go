@@ -85,19 +85,19 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 	if err = a.undo.step("vf-mac", a.restoreVFMAC, a.setVFMAC); err != nil {
 		return err
 	}
-	if err = a.undo.step("pf-settings", a.restorePF, a.applyPF); err != nil {
+	if err = a.undo.step("pf-settings", a.restoreMACAndPF, a.applyPF); err != nil {
 		return err
 	}
 	if err = a.undo.step("ib-guid", a.restoreGUID, a.applyGUID); err != nil {
 		return err
 	}
-	if err = a.undo.step("rdma-to-pod", a.rdmaHome, a.rdmaToPod); err != nil {
+	if err = a.undo.step("rdma-to-pod", a.hardRDMAHome, a.rdmaToPod); err != nil {
 		return err
 	}
 	if err = a.undo.step("netdev-to-pod", a.netdevHome, a.netdevToPod); err != nil {
 		return err
 	}
-	if err = a.undo.step("soft-rdma-in-pod", a.softRDMAOutOfPod, a.softRDMAInPod); err != nil {
+	if err = a.undo.step("soft-rdma-in-pod", a.softRDMAOut, a.softRDMAInPod); err != nil {
 		return err
 	}
 	if err = a.undo.step("mac-mtu", nil, a.setLinkAttrs); err != nil {

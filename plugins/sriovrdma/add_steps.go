@@ -16,356 +16,10 @@ import (
 	"github.com/sriov-rdma/sriov-rdma/pkg/devinfo"
 	"github.com/sriov-rdma/sriov-rdma/pkg/ipam"
 	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
-	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/rdma"
 	"github.com/sriov-rdma/sriov-rdma/pkg/state"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 )
-
-// userspaceDriver tells the drivers that take a VF away from the kernel's
-// network stack (DPDK, VMs): there is no netdev to move, only PF-side
-// settings and addresses.
-func userspaceDriver(d string) bool {
-	switch d {
-	case "vfio-pci", "uio_pci_generic", "igb_uio":
-		return true
-	}
-	return false
-}
-
-// survey reads what ADD will change and builds the journal record.
-func (a *attachment) survey() error {
-	dev := a.dev
-	mode := state.ModeNetdev
-	var orig netdev.Attrs
-	switch {
-	case dev.Netdev == "" && userspaceDriver(dev.Driver):
-		mode = state.ModeUserspace
-		if err := a.refuseForUserspace(); err != nil {
-			return err
-		}
-	case dev.Netdev == "":
-		return cniError(types.ErrInvalidNetworkConfig,
-			"VF %s has no netdev on the host and driver %q is not a userspace driver (vfio-pci, uio_pci_generic, igb_uio); bind it to its kernel network driver or to vfio-pci",
-			dev.Addr, orEmpty(dev.Driver))
-	default:
-		var err error
-		if orig, err = a.surveyNetdev(); err != nil {
-			return err
-		}
-	}
-	a.r.fact("mode", mode)
-
-	a.rec = &state.Record{
-		BootID:       a.boot,
-		Created:      a.r.now().UTC(),
-		Phase:        state.PhaseAdding,
-		Network:      a.cfg.Net.Name,
-		ContainerID:  a.args.ContainerID,
-		IfName:       a.args.IfName,
-		Netns:        a.args.Netns,
-		PodNamespace: a.cfg.Args.PodNamespace,
-		PodName:      a.cfg.Args.PodName,
-		Mode:         mode,
-		DeviceID:     dev.Addr,
-		PFAddr:       dev.PFAddr,
-		PFNetdev:     dev.PFNetdev,
-		PFDriver:     dev.PFDriver,
-		VFIndex:      dev.VFIndex,
-		Driver:       dev.Driver,
-		LinkType:     dev.LinkType,
-		Orig: state.Original{
-			Netdev:    orig.Name,
-			MAC:       orig.MAC,
-			MTU:       orig.MTU,
-			IfIndex:   orig.Index,
-			Up:        orig.Up,
-			ParentDev: orig.ParentDev,
-		},
-		IPAM: state.IPAM{
-			Type:   a.cfg.IPAMType,
-			Config: a.cfg.Raw,
-			Args:   a.args.Args,
-			Path:   a.args.Path,
-		},
-		// Journalled before the file exists, so a crash after writing it
-		// still leaves DEL its path.
-		DeviceInfoFile: a.cfg.DeviceInfoFile,
-		DeviceInfoRoot: a.cfg.DeviceInfoRoot,
-	}
-	if err := a.surveyDeviceInfo(); err != nil {
-		return err
-	}
-	if err := a.surveyIB(); err != nil {
-		return err
-	}
-	if err := a.surveyPF(); err != nil {
-		return err
-	}
-	return a.planRDMA()
-}
-
-// surveyNetdev reads the VF netdev on the host and checks the pod has no
-// interface of the name it will get.
-func (a *attachment) surveyNetdev() (netdev.Attrs, error) {
-	dev := a.dev
-	orig, err := a.p.Links.Get(a.host, dev.Netdev)
-	if err != nil {
-		if errors.Is(err, netdev.ErrNotFound) {
-			return orig, cniError(CodeDeviceBusy, "VF %s netdev %s is not in the host netns: another pod or plugin holds it", dev.Addr, dev.Netdev)
-		}
-		return orig, cniError(types.ErrInternal, "read VF %s netdev %s: %v", dev.Addr, dev.Netdev, err)
-	}
-	if _, err := a.p.Links.Get(a.pod, a.args.IfName); err == nil {
-		return orig, cniError(types.ErrInvalidEnvironmentVariables, "CNI_IFNAME %q: an interface of that name already exists in the pod netns %s; choose another interface name", a.args.IfName, a.args.Netns)
-	} else if !errors.Is(err, netdev.ErrNotFound) {
-		return orig, cniError(types.ErrInternal, "look up %s in the pod netns: %v", a.args.IfName, err)
-	}
-	return orig, nil
-}
-
-// refuseForUserspace names what a userspace VF cannot take: there is no
-// kernel netdev for an MTU and no kernel RDMA device to move.
-func (a *attachment) refuseForUserspace() error {
-	dev := a.dev
-	if a.cfg.RDMA == config.RDMARequired {
-		return cniError(CodeRDMAUnavailable, "rdma: required, but VF %s is bound to %s and has no kernel RDMA device; use rdma auto or off", dev.Addr, dev.Driver)
-	}
-	if a.cfg.GUID != nil || a.cfg.PKey != 0 {
-		return cniError(types.ErrUnsupportedField, "guid/pkey: VF %s is bound to %s; InfiniBand GUIDs need its kernel driver", dev.Addr, dev.Driver)
-	}
-	if a.cfg.MTU != 0 {
-		a.r.log.Info("mtu does not apply to a VF bound to a userspace driver; the application sets it", "driver", dev.Driver, "mtu", a.cfg.MTU)
-	}
-	return nil
-}
-
-// surveyIB checks what an InfiniBand VF can take and records the GUID
-// change: Ethernet settings (MAC, VLAN, spoof checking, trust, rates) mean
-// nothing on IB, and no kernel interface sets a VF's partition key.
-func (a *attachment) surveyIB() error {
-	dev, cfg := a.dev, a.cfg
-	if a.rec.LinkType != "infiniband" {
-		if cfg.GUID != nil {
-			return cniError(types.ErrUnsupportedField, "guid %s: VF %s is %s, not InfiniBand; remove guid (and runtimeConfig.infinibandGUID)", cfg.GUID, dev.Addr, orEmpty(a.rec.LinkType))
-		}
-		if cfg.PKey != 0 {
-			return cniError(types.ErrUnsupportedField, "pkey %#04x: VF %s is %s, not InfiniBand; remove pkey", cfg.PKey, dev.Addr, orEmpty(a.rec.LinkType))
-		}
-		return nil
-	}
-	if cfg.PKey != 0 {
-		return cniError(types.ErrUnsupportedField,
-			"pkey %#04x: Linux has no interface to set a VF's partition key; add the VF's GUID to the partition in the subnet manager (e.g. ib-kubernetes with UFM) and remove pkey", cfg.PKey)
-	}
-	if cfg.MAC != nil {
-		return cniError(types.ErrUnsupportedField, "mac %s: VF %s is InfiniBand; its address comes from its GUID: set guid instead", cfg.MAC, dev.Addr)
-	}
-	if asked := withoutUntagged(cfg.VF); asked.VLAN != nil || asked.QoS != nil || asked.Proto != nil || asked.SpoofChk != nil || asked.Trust != nil || asked.MinTxRate != nil || asked.MaxTxRate != nil {
-		field, val := firstPFSetting(asked)
-		return cniError(types.ErrUnsupportedField, "%s %s: VF %s is InfiniBand; only link_state and guid apply (use pkey partitions in the subnet manager instead of VLANs)", field, val, dev.Addr)
-	}
-	if cfg.GUID == nil {
-		return nil
-	}
-	a.rec.IB = &state.IB{OrigGUID: guidOf(a.rec.Orig.MAC), WantGUID: strings.ToLower(cfg.GUID.String())}
-	return nil
-}
-
-// guidOf is the port GUID an IPoIB hardware address ends with (20 bytes:
-// 4 of flags and QPN, 8 of subnet prefix, 8 of GUID); "" when it is zero,
-// i.e. no GUID was ever set.
-func guidOf(mac string) string {
-	hw, err := net.ParseMAC(mac)
-	if err != nil || len(hw) != 20 {
-		return ""
-	}
-	g := hw[12:]
-	if strings.Trim(g.String(), "0:") == "" {
-		return ""
-	}
-	return strings.ToLower(g.String())
-}
-
-// surveyPF reads the VF's PF-side settings and works out the ones ADD sets.
-func (a *attachment) surveyPF() error {
-	dev, asked := a.dev, a.cfg.VF
-	var cur vf.State
-	err := vf.ErrNoVFInfo
-	if dev.PFNetdev != "" {
-		cur, err = a.p.VFs.Get(dev.PFNetdev, dev.VFIndex)
-	}
-	if errors.Is(err, vf.ErrNoVFInfo) {
-		// The pod-side MAC does not need the PF: it is set on the netdev.
-		// A userspace VF has no netdev: its MAC can only come from the PF.
-		if asked.MAC != nil && a.rec.Mode == state.ModeUserspace {
-			return cniError(types.ErrUnsupportedField,
-				"mac %s: VF %s is bound to %s and its PF %s (driver %s) reports no VF settings over netlink, so nothing can set its MAC; remove mac",
-				asked.MAC, dev.Addr, dev.Driver, orEmpty(dev.PFNetdev), orEmpty(dev.PFDriver))
-		}
-		if field, val := firstPFSetting(withoutUntagged(asked)); field != "" {
-			return cniError(types.ErrUnsupportedField,
-				"%s %s: PF %s (driver %s) reports no VF settings over netlink, so VF %d of %s cannot take it; remove %q from the config or use a PF whose driver supports VF settings",
-				field, val, orEmpty(dev.PFNetdev), orEmpty(dev.PFDriver), dev.VFIndex, dev.Addr, field)
-		}
-		a.r.log.Info("PF reports no VF settings over netlink; PF-side work skipped", "pf", dev.PFNetdev, "driver", dev.PFDriver)
-		return nil
-	}
-	if err != nil {
-		return cniError(types.ErrInternal, "read VF %d settings of PF %s: %v", dev.VFIndex, dev.PFNetdev, err)
-	}
-	want := desiredVF(cur, asked)
-	a.rec.Orig.VF = &cur
-	a.rec.WantVF = &want
-	return nil
-}
-
-// desiredVF is the PF-side state ADD sets: what the config asks for, and
-// otherwise spoof checking on and trust off whatever a previous user left,
-// so a pod never inherits the right to forge addresses.
-func desiredVF(cur vf.State, asked config.VFSettings) vf.State {
-	w := cur
-	if asked.MAC != nil {
-		w.MAC = strings.ToLower(asked.MAC.String())
-	}
-	if asked.VLAN != nil {
-		w.VLAN, w.QoS, w.Proto = *asked.VLAN, 0, vf.Proto8021Q
-		if asked.QoS != nil {
-			w.QoS = *asked.QoS
-		}
-		if asked.Proto != nil {
-			w.Proto = *asked.Proto
-		}
-	}
-	w.SpoofChk = true
-	if asked.SpoofChk != nil {
-		w.SpoofChk = *asked.SpoofChk
-	}
-	w.Trust = false
-	if asked.Trust != nil {
-		w.Trust = *asked.Trust
-	}
-	if asked.LinkState != nil {
-		w.LinkState = *asked.LinkState
-	}
-	if asked.MinTxRate != nil {
-		w.MinTxRate = *asked.MinTxRate
-	}
-	if asked.MaxTxRate != nil {
-		w.MaxTxRate = *asked.MaxTxRate
-	}
-	return w
-}
-
-// withoutUntagged drops "vlan": 0 (with no priority and no protocol) from
-// what a PF without VF settings, or an InfiniBand VF, is asked: it means
-// untagged, which such a VF already is. sriov-network-operator renders it
-// into every network.
-func withoutUntagged(s config.VFSettings) config.VFSettings {
-	if s.VLAN != nil && *s.VLAN == 0 && (s.QoS == nil || *s.QoS == 0) && s.Proto == nil {
-		s.VLAN, s.QoS = nil, nil
-	}
-	return s
-}
-
-// firstPFSetting names the first setting that only the PF can apply.
-func firstPFSetting(s config.VFSettings) (string, string) {
-	switch {
-	case s.VLAN != nil:
-		return "vlan", fmt.Sprint(*s.VLAN)
-	case s.QoS != nil:
-		return "vlanQoS", fmt.Sprint(*s.QoS)
-	case s.Proto != nil:
-		return "vlanProto", *s.Proto
-	case s.SpoofChk != nil:
-		return "spoofchk", onOff(*s.SpoofChk)
-	case s.Trust != nil:
-		return "trust", onOff(*s.Trust)
-	case s.LinkState != nil:
-		return "link_state", *s.LinkState
-	case s.MinTxRate != nil:
-		return "min_tx_rate", fmt.Sprint(*s.MinTxRate)
-	case s.MaxTxRate != nil:
-		return "max_tx_rate", fmt.Sprint(*s.MaxTxRate)
-	}
-	return "", ""
-}
-
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
-}
-
-func orEmpty(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
-}
-
-// planRDMA decides, by policy, whether the VF's RDMA devices go to the pod.
-func (a *attachment) planRDMA() error {
-	for _, d := range a.dev.RDMA {
-		a.rec.RDMA = append(a.rec.RDMA, state.RDMADevice{Name: d.Name, Kind: string(d.Kind), Type: d.Type, Netdev: d.Netdev})
-	}
-	names := rdmaNames(a.rec.RDMA)
-	a.r.fact("rdma", names)
-	policy := a.cfg.RDMA
-	if policy == config.RDMAOff {
-		a.r.log.Info("rdma off: RDMA devices stay on the host", "rdmaDevices", names)
-		return nil
-	}
-	if len(a.dev.RDMA) == 0 {
-		reason := fmt.Sprintf("VF %s has no RDMA device (no infiniband/ entry under its PCI function, no rxe/siw device on %s)", a.dev.Addr, a.dev.Netdev)
-		if policy == config.RDMARequired {
-			return cniError(CodeRDMAUnavailable, "rdma: required, but %s", reason)
-		}
-		a.r.log.Info("RDMA skipped, attachment is netdev-only", "reason", reason)
-		return nil
-	}
-	mode, err := a.p.RDMA.NetnsMode()
-	if err != nil {
-		reason := fmt.Sprintf("cannot read the RDMA netns mode: %v", err)
-		if errors.Is(err, rdma.ErrNoRDMA) {
-			reason = "this kernel has no RDMA subsystem (RDMA netlink unavailable: ib_core not loaded or not built)"
-		}
-		if policy == config.RDMARequired {
-			return cniError(CodeRDMAUnavailable, "rdma: required, but %s, so RDMA device %s cannot be given to the pod", reason, names)
-		}
-		a.r.log.Warn("RDMA skipped, attachment is netdev-only", "reason", reason, "rdmaDevices", names)
-		return nil
-	}
-	a.r.fact("rdmaNetnsMode", mode)
-	a.rec.RDMAMode = mode
-	if mode != rdma.ModeExclusive {
-		reason := "the RDMA subsystem is in shared netns mode, where RDMA devices cannot be moved into a pod; switch the node to exclusive mode with `rdma system set netns exclusive` while no pod netns exists (e.g. at boot), or load ib_core with netns_mode=0"
-		if policy == config.RDMARequired {
-			return cniError(CodeRDMAUnavailable, "rdma: required, but %s", reason)
-		}
-		a.r.log.Warn("RDMA device not moved, attachment is netdev-only", "reason", reason, "rdmaDevices", names)
-		return nil
-	}
-	a.rec.RDMAInPod = true
-	// Verbs inside the pod also need the device's character devices, which
-	// the device plugin mounts (isRdma: true); name them for whoever debugs
-	// a pod that sees its device but cannot open it.
-	var chars []string
-	for _, d := range a.rec.RDMA {
-		chars = append(chars, a.p.RDMA.CharDevices(d.Name)...)
-	}
-	a.r.log.Info("RDMA device goes to the pod", "rdmaDevices", names, "charDevices", strings.Join(chars, ","))
-	return nil
-}
-
-func rdmaNames(ds []state.RDMADevice) string {
-	names := make([]string, 0, len(ds))
-	for _, d := range ds {
-		names = append(names, d.Name)
-	}
-	return strings.Join(names, ",")
-}
 
 // startIPAM runs IPAM ADD in the background: the exec and the plugin's
 // work overlap the kernel's namespace moves. Its undo (IPAM DEL) waits for
@@ -388,10 +42,10 @@ func (a *attachment) startIPAM() func() (*current.Result, error) {
 		once.Do(func() { got = <-ch })
 		return got
 	}
-	a.undo.items = append(a.undo.items, undoItem{"ipam", func() error {
+	a.undo.push("ipam", func() error {
 		wait()
 		return a.p.IPAM.Del(context.Background(), call)
-	}})
+	})
 	a.p.fault("add:ipam")
 	go func() {
 		res, err := a.p.IPAM.Add(context.Background(), call)
@@ -476,11 +130,11 @@ func (a *attachment) applyPF() error {
 	return err
 }
 
-// restorePF undoes the PF-side settings. The VF's own MAC goes back first,
+// restoreMACAndPF undoes the PF-side settings. The VF's own MAC goes back first,
 // while the PF still holds no administrative MAC: then the PF already
 // reports the original MAC and sets none, which on igb would lock the VF
 // out of its own MAC (see setVFMAC).
-func (a *attachment) restorePF() error {
+func (a *attachment) restoreMACAndPF() error {
 	return errors.Join(a.restoreVFMAC(), a.p.restorePF(a.r, a.rec))
 }
 
@@ -491,7 +145,7 @@ func (a *attachment) rdmaToPod() error {
 		return nil
 	}
 	for _, d := range a.rec.RDMA {
-		if d.Kind == string(pci.RDMASoftware) {
+		if d.Kind.ReCreated() {
 			continue
 		}
 		if err := a.p.RDMA.Move(d.Name, a.host, a.pod); err != nil {
@@ -501,7 +155,7 @@ func (a *attachment) rdmaToPod() error {
 	return nil
 }
 
-func (a *attachment) rdmaHome() error {
+func (a *attachment) hardRDMAHome() error {
 	return a.p.hardRDMAHome(a.r, a.rec, a.host, a.pod)
 }
 
@@ -536,7 +190,7 @@ func (a *attachment) softRDMAInPod() error {
 		return nil
 	}
 	for _, d := range a.rec.RDMA {
-		if d.Kind != string(pci.RDMASoftware) {
+		if !d.Kind.ReCreated() {
 			continue
 		}
 		if err := a.p.RDMA.AddSoft(a.pod, d.Name, d.Type, a.args.IfName); err != nil {
@@ -562,7 +216,7 @@ func (a *attachment) softRDMAInPod() error {
 	return nil
 }
 
-func (a *attachment) softRDMAOutOfPod() error {
+func (a *attachment) softRDMAOut() error {
 	return a.p.softRDMAOut(a.rec, a.pod)
 }
 
@@ -684,25 +338,6 @@ func (a *attachment) findRoCEv2GID(res *current.Result) error {
 	return nil
 }
 
-// surveyDeviceInfo records whether the device-info file is this
-// attachment's to remove: a file the device plugin wrote first, which ADD
-// merges into, is left for Multus, which removes it.
-func (a *attachment) surveyDeviceInfo() error {
-	if a.rec.DeviceInfoFile == "" {
-		return nil
-	}
-	exists, err := a.deviceInfo().Exists()
-	if err != nil {
-		return cniError(types.ErrInvalidNetworkConfig, "runtimeConfig.CNIDeviceInfoFile: %v", err)
-	}
-	a.rec.DeviceInfoOwned = !exists
-	return nil
-}
-
-func (a *attachment) deviceInfo() devinfo.File {
-	return devinfo.File{Root: a.rec.DeviceInfoRoot, Path: a.rec.DeviceInfoFile}
-}
-
 // writeDeviceInfo writes the device-info file Multus asked for.
 func (a *attachment) writeDeviceInfo() error {
 	if a.rec.DeviceInfoFile == "" {
@@ -718,41 +353,4 @@ func (a *attachment) writeDeviceInfo() error {
 
 func (a *attachment) removeDeviceInfo() error {
 	return removeDeviceInfo(a.rec)
-}
-
-// applyGUID gives an InfiniBand VF its GUID. mlx5 takes it at the VF's next
-// probe, so the VF is rebound; the probe re-creates the IPoIB netdev and
-// the RDMA device, maybe under new names, which the journal then records.
-func (a *attachment) applyGUID() error {
-	if a.rec.IB == nil {
-		return nil
-	}
-	guid, err := net.ParseMAC(a.rec.IB.WantGUID)
-	if err != nil {
-		return fmt.Errorf("guid %q: %w", a.rec.IB.WantGUID, err)
-	}
-	if err := a.p.VFs.SetGUID(a.rec.PFNetdev, a.rec.VFIndex, guid); err != nil {
-		return cniError(types.ErrInternal, "VF %d of PF %s (driver %s) refused guid %s: %v", a.rec.VFIndex, a.rec.PFNetdev, orEmpty(a.rec.PFDriver), guid, err)
-	}
-	name, err := a.p.rebind(a.rec.DeviceID)
-	if err != nil {
-		return err
-	}
-	a.hostNetdev = name
-	dev, err := a.p.Devices.Resolve(a.rec.DeviceID)
-	if err != nil {
-		return fmt.Errorf("resolve %s after its rebind: %w", a.rec.DeviceID, err)
-	}
-	a.rec.RDMA = a.rec.RDMA[:0]
-	for _, d := range dev.RDMA {
-		a.rec.RDMA = append(a.rec.RDMA, state.RDMADevice{Name: d.Name, Kind: string(d.Kind), Type: d.Type, Netdev: d.Netdev})
-	}
-	if err := a.store.Update(a.rec); err != nil {
-		return fmt.Errorf("journal the rebound device: %w", err)
-	}
-	return nil
-}
-
-func (a *attachment) restoreGUID() error {
-	return a.p.restoreGUID(a.r, a.rec, a.host)
 }

@@ -64,10 +64,6 @@ func (p *Plugin) open(r *run, cfg *config.Config, args *skel.CmdArgs, dev *pci.D
 	if err != nil {
 		return nil, cniError(types.ErrInvalidEnvironmentVariables, "%v", err)
 	}
-	boot, err := p.BootID()
-	if err != nil {
-		return nil, cniError(types.ErrIOFailure, "read boot id: %v", err)
-	}
 	store := state.Store{Dir: cfg.StateDir, Root: cfg.StateRoot}
 	if err := store.Init(); err != nil {
 		return nil, cniError(types.ErrIOFailure, "stateDir %s: %v", cfg.StateDir, err)
@@ -75,9 +71,9 @@ func (p *Plugin) open(r *run, cfg *config.Config, args *skel.CmdArgs, dev *pci.D
 	if _, err := store.Read(args.ContainerID, args.IfName); errors.Is(err, state.ErrForeign) {
 		return nil, cniError(types.ErrInvalidEnvironmentVariables, "CNI_CONTAINERID %q with CNI_IFNAME %q: %v; use another interface name", args.ContainerID, args.IfName, err)
 	}
-	host, err := ns.GetCurrentNS()
+	host, boot, err := p.hostAndBoot()
 	if err != nil {
-		return nil, cniError(types.ErrInternal, "open host netns: %v", err)
+		return nil, err
 	}
 	pod, err := openPodNetns(args.Netns, host)
 	if err != nil {

@@ -15,7 +15,6 @@ import (
 	"github.com/sriov-rdma/sriov-rdma/pkg/config"
 	"github.com/sriov-rdma/sriov-rdma/pkg/ipam"
 	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
-	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/state"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 )
@@ -206,7 +205,7 @@ func (p *Plugin) checkRDMA(pod ns.NetNS, rec *state.Record) []string {
 			out = append(out, fmt.Sprintf("look up RDMA device %s: %v", d.Name, err))
 		case !ok:
 			kind := "RDMA device"
-			if d.Kind == string(pci.RDMASoftware) {
+			if d.Kind.ReCreated() {
 				kind = "software RDMA device"
 			}
 			out = append(out, fmt.Sprintf("%s %s is missing from the pod netns", kind, d.Name))

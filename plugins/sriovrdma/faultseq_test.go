@@ -772,7 +772,7 @@ func (s *faultSeq) vfFreeFor(i int, p *seqPod) bool {
 }
 
 func (s *faultSeq) lockOwner(i int) (string, bool) {
-	b, err := os.ReadFile(filepath.Join(s.n.lockDir, s.n.vfAddr(i)+".lock"))
+	b, err := os.ReadFile(state.Locks{Dir: s.n.lockDir}.Path(s.n.vfAddr(i)))
 	if errors.Is(err, os.ErrNotExist) {
 		return "", false
 	}

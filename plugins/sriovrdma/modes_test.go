@@ -124,6 +124,11 @@ func TestInfiniBandRefusals(t *testing.T) {
 		{"pkey", map[string]any{"pkey": "0x8001"}, "no interface to set a VF's partition key"},
 		{"mac", map[string]any{"mac": "02:00:00:00:00:01"}, "set guid instead"},
 		{"vlan", map[string]any{"vlan": 10}, "only link_state and guid apply"},
+		// link_state is the one setting InfiniBand takes: the error must
+		// blame the rate, not it.
+		{"link_state and a rate", map[string]any{"link_state": "enable", "max_tx_rate": 100}, "max_tx_rate 100: VF 0000:01:10.0 is InfiniBand; only link_state and guid apply"},
+		// "vlan": 0 alone is untagged, which an InfiniBand VF already is.
+		{"vlan 0 and trust", map[string]any{"vlan": 0, "trust": "on"}, "trust on: VF 0000:01:10.0 is InfiniBand"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newNode(t, nodeOpts{vfs: 1, ib: true})

@@ -1,5 +1,5 @@
 // Package sriovrdma implements the sriov-rdma CNI verbs. Each verb reads as
-// the story told in DESIGN.md; the kernel-facing work sits behind the small
+// its story in README's Verbs section; the kernel-facing work sits behind the small
 // interfaces below so the transaction logic is testable on kernels without
 // SR-IOV or RDMA.
 package sriovrdma

@@ -19,11 +19,12 @@ import (
 	"github.com/sriov-rdma/sriov-rdma/pkg/ipam"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci/fixture"
+	"github.com/sriov-rdma/sriov-rdma/pkg/state"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf/vftest"
 )
 
-// Security rules of issue 5, one test each:
+// The security rules README's Guarantees table lists, one test each:
 //   - deviceID and ifname never escape their directory or namespace;
 //   - only VFs are moved (a PF or a non-SR-IOV device is refused);
 //   - a VF a live pod owns is never handed out or reconfigured by another
@@ -358,7 +359,7 @@ func TestStateAndLockFilesArePrivate(t *testing.T) {
 		n.stateDir: os.ModeDir | 0o700,
 		n.lockDir:  os.ModeDir | 0o700,
 		filepath.Join(n.stateDir, "pod-a-net1.json"):  0o600,
-		filepath.Join(n.lockDir, n.vfAddr(0)+".lock"): 0o600,
+		state.Locks{Dir: n.lockDir}.Path(n.vfAddr(0)): 0o600,
 		n.logFile: 0o600,
 	}
 	for path, mode := range want {

@@ -23,7 +23,7 @@ type undoItem struct {
 // the fault point, then the change; the step's duration is logged.
 func (u *undoStack) step(name string, undo func() error, do func() error) error {
 	if undo != nil {
-		u.items = append(u.items, undoItem{name, undo})
+		u.push(name, undo)
 	}
 	u.fault("add:" + name)
 	if err := do(); err != nil {
@@ -32,6 +32,11 @@ func (u *undoStack) step(name string, undo func() error, do func() error) error 
 	}
 	u.r.mark(name)
 	return nil
+}
+
+// push puts the undo of a change on the stack, before the change starts.
+func (u *undoStack) push(name string, undo func() error) {
+	u.items = append(u.items, undoItem{name, undo})
 }
 
 // rollback runs every undo, newest first, and carries on past failures: a

@@ -1,4 +1,4 @@
-# Issue 6's measurement harness: included by the top-level Makefile.
+# The measurement harness (README: Performance): included by the top-level Makefile.
 # `make bench` builds the shipped binary, then scripts/bench.sh measures it
 # on the e2e lane's test node against host-device and the floor of the work,
 # and prints the table (also .tools/bench-results.md). Needs root.

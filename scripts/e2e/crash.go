@@ -1,6 +1,6 @@
 package main
 
-// The crash matrix (issue 5, harness 1; `make crash`). For every fault
+// The crash matrix (`make crash`). For every fault
 // point of ADD and DEL (sriovrdma.FaultPoints) the fault-injection build
 // (-tags faultinject) is run as the plugin — first in CNI_PATH under the
 // plugin's own name, so the netconf's type stays "sriov-rdma" — and kills
@@ -355,7 +355,7 @@ func (t *T) wantJournalled(p *pod, v vfSpec, phase state.Phase) {
 			t.Errorf("after the kill: journal says %s goes to the pod on a kernel without RDMA", name)
 		}
 	}
-	owner, err := os.ReadFile(filepath.Join(state.DefaultLockDir, v.addr+".lock"))
+	owner, err := os.ReadFile(state.Locks{Dir: state.DefaultLockDir}.Path(v.addr))
 	if err != nil || strings.TrimSpace(string(owner)) != j {
 		t.Errorf("after the kill: lock of %s names %q (%v), want the journal %s", v.addr, strings.TrimSpace(string(owner)), err, j)
 	}

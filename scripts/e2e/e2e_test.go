@@ -56,8 +56,8 @@ func TestSelectCases(t *testing.T) {
 	if _, err := selectCases([]string{"nope"}); err == nil {
 		t.Error("selectCases accepted an unknown case")
 	}
-	// Issue 3 names 10 cases; issue 8 adds the userspace-driver VF; the
-	// spec in chains adds 6, the hardening 6.
+	// 11 core cases (10 of the first lane, the userspace-driver VF), 6 for
+	// the spec in chains, 6 for the hardening.
 	if all, _ := selectCases(nil); len(all) != len(cases) || len(cases) != 23 {
 		t.Errorf("no argument selects %d of %d cases, want 23", len(all), len(cases))
 	}

@@ -27,6 +27,53 @@ type T struct {
 	name     string
 	errs     []string
 	cleanups []func()
+	taken    map[string]bool // VFs this case took, by PCI address
+}
+
+// vfNeed is what a case needs of a VF of the lane's node.
+type vfNeed int
+
+const (
+	// anyVF: a VF netdev and nothing else; plain VFs (no RDMA device) go
+	// first, so a case that asks for nothing gets nothing else.
+	anyVF vfNeed = iota
+	// vfWithRDMA: a hardware RDMA device under its PCI function (mlx5_N).
+	vfWithRDMA
+	// vfWithAuxRDMA: an RDMA device under an auxiliary device of its
+	// function, as mlx5 lays it out.
+	vfWithAuxRDMA
+)
+
+// takeVF gives the case a VF it has not taken yet that has what it needs.
+// Cases name VFs by what they need, never by number, so two VFs of one
+// case cannot be the same and a new case cannot collide with a fixture
+// detail. Cases run one at a time and leave every VF as they found it, so
+// the next case may take the same VF again.
+func (t *T) takeVF(need vfNeed) vfSpec {
+	if t.taken == nil {
+		t.taken = map[string]bool{}
+	}
+	for _, plainFirst := range []bool{true, false} {
+		for _, v := range t.vfs {
+			if t.taken[v.addr] || !v.has(need) || (need == anyVF && plainFirst && (v.rdma != "" || v.auxRDMA != "")) {
+				continue
+			}
+			t.taken[v.addr] = true
+			return v
+		}
+	}
+	t.Fatalf("the node has no other VF with what this case needs (%d); add one in makeVFs", need)
+	return vfSpec{}
+}
+
+func (v vfSpec) has(need vfNeed) bool {
+	switch need {
+	case vfWithRDMA:
+		return v.rdma != ""
+	case vfWithAuxRDMA:
+		return v.auxRDMA != ""
+	}
+	return true
 }
 
 type fatal struct{}

@@ -1,6 +1,6 @@
 package main
 
-// Hostile input (issue 5, harness 4; `make hostile`). The shipped binary is
+// Hostile input (`make hostile`). The shipped binary is
 // run directly, as a runtime execs a plugin (CNI_* in the environment, the
 // netconf on stdin), with malformed JSON, wrong types, out-of-range numbers,
 // unknown enum values, path traversal in deviceID, CNI_IFNAME and

@@ -1,5 +1,5 @@
 // Command sriov-rdma-e2e is the real-kernel e2e lane of sriov-rdma and its
-// demo (issue 3). scripts/e2e.sh and scripts/demo.sh build it and run it
+// demo. scripts/e2e.sh and scripts/demo.sh build it and run it
 // under `unshare --mount --net`; it refuses to run anywhere else, because it
 // mounts a tmpfs over /sys.
 //

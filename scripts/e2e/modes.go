@@ -24,11 +24,11 @@ func modes() map[string]mode {
 			}
 			return 0
 		}},
-		// Issue 5's reliability harnesses (scripts/reliability.sh).
+		// The reliability harnesses (scripts/reliability.sh).
 		"crash":   {crashVFs(), crashMode},
 		"stress":  {stressVFs, stressMode},
 		"hostile": {hostileVFs, hostileMode},
-		// Issue 6's measurement harness (scripts/bench.sh).
+		// The measurement harness (scripts/bench.sh).
 		"bench": {benchVFs(), runBench},
 	}
 }

@@ -1,6 +1,6 @@
 package main
 
-// What the reliability harnesses of issue 5 share: the crash matrix
+// What the reliability harnesses share: the crash matrix
 // (crash.go), parallel stress (stress.go) and hostile input (hostile.go).
 // Each is a mode of the driver (modes.go) with a node of its own; each runs
 // its checks as the lane's cases do (runCase: PASS/FAIL per case, cleanups,

@@ -1,4 +1,4 @@
-# Reliability harnesses (issue 5): included by the top-level Makefile, which
+# Reliability harnesses (README: Guarantees): included by the top-level Makefile, which
 # defines GO, build and build-faultinject. Each target runs in the e2e lane's
 # throwaway namespaces (scripts/reliability.sh), needs root, prints PASS/FAIL
 # per case, figures and "N passed, N failed", and fails on any failure.

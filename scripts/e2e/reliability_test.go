@@ -30,7 +30,7 @@ func TestCrashPlanCoversEveryFaultPoint(t *testing.T) {
 			want = append(want, recRetry)
 		}
 		if !slices.Equal(p.recoveries, want) {
-			t.Errorf("%s: recoveries %v, want %v (issue 5: DEL and, separately, GC; a retried ADD after a killed ADD)", p.point, p.recoveries, want)
+			t.Errorf("%s: recoveries %v, want %v (each crash is recovered by DEL and, separately, by GC; a killed ADD also by the same ADD again)", p.point, p.recoveries, want)
 		}
 	}
 	if _, err := planCrash([]string{"check:after-lock"}); err == nil {
@@ -111,7 +111,7 @@ func TestHostileTable(t *testing.T) {
 	}
 	inputs := hostileInputs(conf, makeVFs(2)[1], "/run/netns/h0", "/proc/1/ns/net")
 	if len(inputs) < 40 {
-		t.Errorf("%d hostile inputs; issue 5 asks for at least 40", len(inputs))
+		t.Errorf("%d hostile inputs; the Guarantees row promises at least 40", len(inputs))
 	}
 	names := map[string]bool{}
 	codes := map[int]int{}
@@ -125,7 +125,7 @@ func TestHostileTable(t *testing.T) {
 			t.Errorf("the oversize input is %d bytes, not over the plugin's %d", len(in.stdin), config.MaxConfigBytes)
 		}
 	}
-	// Every class of issue 5: undecodable (6), bad field (7), env (4),
+	// Every class of hostile input: undecodable (6), bad field (7), env (4),
 	// version (1), netns that is gone (3).
 	for _, c := range []int{1, 3, 4, 6, 7} {
 		if codes[c] == 0 {

@@ -1,6 +1,6 @@
 package main
 
-// Parallel stress (issue 5, harness 3; `make stress`). The shipped binary
+// Parallel stress (`make stress`). The shipped binary
 // under cnitool, on a node of 64 VFs: each round makes 64 pods, starts 64
 // ADDs at once (every pod its own VF, the pairing shuffled each round, so
 // every VF passes through many pods), then 64 DELs at once. After each

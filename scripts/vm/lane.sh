@@ -1,5 +1,5 @@
 #!/bin/bash
-# The QEMU guest lane (issue 4), end to end: host packages, guest kernels,
+# The QEMU guest lane, end to end: host packages, guest kernels,
 # base initramfs, the static plugin plus cnitool and host-local, then one boot
 # per RDMA netns mode and kernel, each running guest/cases.sh.
 #

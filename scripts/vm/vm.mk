@@ -1,4 +1,4 @@
-# QEMU guest lane (issue 4): included by the top-level Makefile.
+# QEMU guest lane: included by the top-level Makefile.
 # Real kernel SR-IOV (emulated igb + igbvf) and Soft-RoCE (rdma_rxe) paths,
 # the real static sriov-rdma binary under cnitool + host-local, three boots:
 # 7.x exclusive, 7.x shared, 6.1. Needs root and apt (setup-host.sh installs

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guest-side case runner of the QEMU lane (issue 4). Runs inside the guest,
+# Guest-side case runner of the QEMU lane. Runs inside the guest,
 # against the real kernel's SR-IOV (emulated igb/igbvf) and Soft-RoCE paths,
 # with the real sriov-rdma binary driven by cnitool and host-local.
 #
@@ -420,7 +420,7 @@ case_crash_mid_add() {
   done
 }
 
-# Not in the issue's list, but the same promise (DESIGN: a crash at any point
+# The same promise as crash-mid-add (a crash at any point
 # of ADD or DEL leaves a journal the next DEL restores from): SIGKILL mid-DEL,
 # then a second DEL finishes the job.
 case_crash_mid_del() {
