@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// The bench mode is `make bench` (issue 6): the plugin's cost on the lane's
+// The bench mode is `make bench`: the plugin's cost on the lane's
 // real kernel, side by side with what it replaces and with the floor of the
 // work itself. scripts/bench.sh runs it twice: once on a PF with 8 VFs
 // (`bench vfcount`: ADD latency only) and once on a PF with 256 VFs (`bench
