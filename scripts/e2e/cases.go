@@ -179,8 +179,8 @@ func caseRDMA(t *T) {
 	t.hostLacks(v)
 	found := false
 	for _, rec := range t.logRecords(auto) {
-		reason, _ := rec["reason"].(string)
-		if rec["msg"] == "RDMA skipped, attachment is netdev-only" && rec["level"] == "WARN" &&
+		reason := rec.str("reason")
+		if rec.Msg == "RDMA skipped, attachment is netdev-only" && rec.Level == "WARN" &&
 			strings.Contains(reason, "no RDMA subsystem") {
 			found = true
 		}
@@ -392,10 +392,10 @@ func caseGC(t *T) {
 	t.ipHeld(net, rb.ip(), false)
 	restored := false
 	for _, rec := range t.logRecords(net) {
-		if rec["msg"] == "GC restored attachment" && rec["device"] == b.addr {
+		if rec.Msg == "GC restored attachment" && rec.str("device") == b.addr {
 			restored = true
 		}
-		if rec["msg"] == "GC restored attachment" && rec["device"] == a.addr {
+		if rec.Msg == "GC restored attachment" && rec.str("device") == a.addr {
 			t.Errorf("the plugin's GC restored gc-a's VF %s, which was valid", a.addr)
 		}
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -326,19 +325,11 @@ func (t *T) ping(p *pod, dev, dst string) {
 	t.Logf("ping %s from %s via %s: %s", dst, p.name, dev, since(start))
 }
 
-// logRecords are the plugin's JSON log lines for network.
-func (t *T) logRecords(network string) []map[string]any {
-	b, err := os.ReadFile(t.logFile(network))
+// logRecords are the records of the plugin's log for network.
+func (t *T) logRecords(network string) []logRecord {
+	recs, err := readLog(t.logFile(network))
 	if err != nil {
 		t.Errorf("read the plugin's log: %v", err)
-		return nil
 	}
-	var out []map[string]any
-	for _, line := range strings.Split(string(b), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil {
-			out = append(out, m)
-		}
-	}
-	return out
+	return recs
 }
