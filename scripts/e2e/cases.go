@@ -79,10 +79,7 @@ func caseAdd(t *T) {
 // 2. Two pods, two VFs, one network: they talk over the fabric bridge.
 func casePing(t *T) {
 	a, b := t.takeVF(anyVF), t.takeVF(anyVF)
-	net := t.net("e2e-ping", "1.0.0", a, sharedNet, true)
-	pa, pb := t.pod("ping-a"), t.pod("ping-b")
-	ra := t.add(net, pa, "net1", deviceCap(a))
-	rb := t.add(net, pb, "net1", deviceCap(b))
+	_, pa, pb, ra, rb := t.twoPods("e2e-ping", "1.0.0", a, b)
 	t.wantAttached(pa, "net1", ra)
 	t.wantAttached(pb, "net1", rb)
 	if ra.ip() == "" || rb.ip() == "" || ra.ip() == rb.ip() {
@@ -353,10 +350,7 @@ func caseMacvlan(t *T) {
 // list first, and the plugin's GC would find nothing left to do.
 func caseGC(t *T) {
 	a, b := t.takeVF(anyVF), t.takeVF(vfWithAuxRDMA)
-	net := t.net("e2e-gc", "1.1.0", a, sharedNet, true)
-	pa, pb := t.pod("gc-a"), t.pod("gc-b")
-	ra := t.add(net, pa, "net1", deviceCap(a))
-	rb := t.add(net, pb, "net1", deviceCap(b))
+	net, pa, pb, ra, rb := t.twoPods("e2e-gc", "1.1.0", a, b)
 	// Another network sharing the state directory: this network's GC is
 	// not its judge.
 	c := t.takeVF(anyVF)

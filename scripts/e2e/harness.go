@@ -190,6 +190,16 @@ func (t *T) add(network string, p *pod, ifname, capArgs string) *cniResult {
 	return res
 }
 
+// twoPods attaches two pods, <name>-a on VF a and <name>-b on VF b, to one
+// shared network (the VF comes through the deviceID capability, as Multus
+// passes it); the pods are named after the network without "e2e-".
+func (t *T) twoPods(name, version string, a, b vfSpec) (string, *pod, *pod, *cniResult, *cniResult) {
+	net := t.net(name, version, a, sharedNet, true)
+	short := strings.TrimPrefix(name, "e2e-")
+	pa, pb := t.pod(short+"-a"), t.pod(short+"-b")
+	return net, pa, pb, t.add(net, pa, "net1", deviceCap(a)), t.add(net, pb, "net1", deviceCap(b))
+}
+
 // mustCNI runs a cnitool verb that must succeed.
 func (t *T) mustCNI(verb, network string, p *pod, ifname, capArgs string) result {
 	r := t.cnitoolRun(verb, network, p, ifname, capArgs)

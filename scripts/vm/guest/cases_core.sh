@@ -12,7 +12,7 @@ case_add_settings() {
   need_plugin
   write_conf vf0 0 required "\"vlan\": 100, \"vlanQoS\": 3, \"spoofchk\": \"off\", \"trust\": \"on\", \"mac\": \"$MAC_A\", \"max_tx_rate\": 100, \"mtu\": 1400"
   ip netns add podA
-  cni add vf0 podA || { cni_out; plugin_log vf0; fail "ADD failed: $(cni_err)"; }
+  must add vf0 podA "ADD failed"
   cni_out > "$R/podA.result"
   local v l got dev
   v=$(json_str name); [ "$v" = net1 ] || fail "result interface name '$v', want net1"
@@ -105,10 +105,10 @@ case_check_vlan_drift() {
 case_del_restores() {
   need_plugin
   [ -s "$R/podA.ip" ] || fail "podA not attached (add-settings failed)"
-  cni del vf0 podA || { cni_out; plugin_log vf0; fail "DEL podA failed: $(cni_err)"; }
+  must del vf0 podA "DEL podA failed"
   expect_nothing_left 0 vf0 podA
   if [ -e "$(nspath podB)" ]; then
-    cni del vf1 podB || { cni_out; plugin_log vf1; fail "DEL podB failed: $(cni_err)"; }
+    must del vf1 podB "DEL podB failed"
     expect_nothing_left 1 vf1 podB
   fi
   cni del vf0 podA || fail "second DEL of podA failed: $(cni_err)"
@@ -123,11 +123,9 @@ case_netns_gone() {
   need_plugin
   write_conf vf2 2 required "\"vlan\": 200, \"spoofchk\": \"off\", \"trust\": \"on\", \"mac\": \"$MAC_C\", \"mtu\": 1400"
   ip netns add podC
-  cni add vf2 podC || { cni_out; plugin_log vf2; fail "ADD podC failed: $(cni_err)"; }
-  ip netns del podC
-  wait_for 15 vf_netdev_present 2 || fail "VF2 netdev did not come back after netns deletion"
-  note "kernel returned VF2 netdev as $(vf_host_netdev 2) (original ${VF_DEV[2]})"
-  cni del vf2 podC || { cni_out; plugin_log vf2; fail "DEL with the netns gone failed: $(cni_err)"; }
+  must add vf2 podC "ADD podC failed"
+  netns_dies podC 2
+  must del vf2 podC "DEL with the netns gone failed"
   expect_nothing_left 2 vf2 podC
 }
 
@@ -138,11 +136,7 @@ unsupported() { # $1 = name in the error, $2 = netconf members
   need_plugin
   write_conf vf3 3 required "$2"
   ip netns add podD
-  if cni add vf3 podD; then
-    cni del vf3 podD || true
-    fail "ADD with $1 on igb succeeded"
-  fi
-  note "error: $(cni_err)"
+  must_refuse vf3 podD "ADD with $1 on igb succeeded"
   grep -qF -- "$1" "$R/out" || fail "error does not name $1: $(cni_err)"
   grep -q igb "$R/out" || fail "error does not name the driver (igb/igbvf): $(cni_err)"
   expect_nothing_left 3 vf3 podD

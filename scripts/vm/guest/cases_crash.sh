@@ -37,7 +37,7 @@ crash_loop() {
   for pt in $points; do
     ip netns add podE
     if [ "$verb" = del ]; then
-      cni add vf3 podE || { cni_out; plugin_log vf3; fail "ADD before the DEL crash at $pt failed: $(cni_err)"; }
+      must add vf3 podE "ADD before the DEL crash at $pt failed"
     fi
     export "$FAULT_ENV=$pt"
     if CNI_BIN=$R/fi-bin cni "$verb" vf3 podE; then
@@ -45,7 +45,7 @@ crash_loop() {
     fi
     unset "$FAULT_ENV"
     note "$pt: $verb died$([ "$verb" = add ] && echo ": $(cni_err | cut -c1-120)"); journal left: $([ -e "$(journal podE)" ] && echo yes || echo no)"
-    cni del vf3 podE || { cni_out; plugin_log vf3; fail "DEL after a crash at $pt failed: $(cni_err)"; }
+    must del vf3 podE "DEL after a crash at $pt failed"
     expect_nothing_left 3 vf3 podE
     ip netns del podE
   done

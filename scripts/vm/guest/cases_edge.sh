@@ -14,14 +14,14 @@ case_untrusted_mac() {
   local mac=02:00:00:00:0f:01 l
   write_conf vf0 0 required "\"mac\": \"$mac\", \"vlan\": 100, \"mtu\": 1400"
   ip netns add podM
-  cni add vf0 podM || { cni_out; plugin_log vf0; fail "ADD with mac and without trust failed: $(cni_err)"; }
+  must add vf0 podM "ADD with mac and without trust failed"
   l=$(ip -n podM link show net1 2>&1) || fail "no net1 in podM: $l"
   grep -qF "link/ether $mac" <<<"$l" || fail "net1 in podM has not MAC $mac: $l"
   l=$(pf_vf_line 0)
   note "PF: $l"
   grep -qF "link/ether $mac" <<<"$l" || fail "the PF does not report $mac for VF 0: $l"
   grep -qF "trust off" <<<"$l" || fail "VF 0 was made trusted: $l"
-  cni del vf0 podM || { cni_out; plugin_log vf0; fail "DEL failed: $(cni_err)"; }
+  must del vf0 podM "DEL failed"
   expect_nothing_left 0 vf0 podM
   ip netns del podM
 }
@@ -47,15 +47,15 @@ case_operator_rendered() {
     list=${shape%:*} ipam=${shape#*:} net=op-$list-$ipam
     write_operator_conf "$net" 1 "$list" "$ipam"
     ip netns add podO
-    cni add "$net" podO || { cni_out; plugin_log "$net"; fail "$shape: ADD failed: $(cni_err)"; }
+    must add "$net" podO "$shape: ADD failed"
     if [ "$ipam" = ipam ]; then
       [ -n "$(result_ip)" ] || fail "$shape: no address in the result"
     else
       [ -z "$(result_ip)" ] || fail "$shape: an address without IPAM: $(result_ip)"
     fi
     ip -n podO link show net1 | grep -q 'state UP\|,UP' || fail "$shape: net1 is not up in podO"
-    cni check "$net" podO || { cni_out; plugin_log "$net"; fail "$shape: CHECK failed: $(cni_err)"; }
-    cni del "$net" podO || { cni_out; plugin_log "$net"; fail "$shape: DEL failed: $(cni_err)"; }
+    must check "$net" podO "$shape: CHECK failed"
+    must del "$net" podO "$shape: DEL failed"
     expect_nothing_left 1 "$net" podO
     ip netns del podO
     note "$shape: ADD, CHECK, DEL"
@@ -81,7 +81,7 @@ case_limbo_del_retry() {
   local holder
   write_conf vf2 2 required "\"vlan\": 200, \"mac\": \"$MAC_C\", \"mtu\": 1400"
   ip netns add podL
-  cni add vf2 podL || { cni_out; plugin_log vf2; fail "ADD podL failed: $(cni_err)"; }
+  must add vf2 podL "ADD podL failed"
   ip netns exec podL sleep 600 &
   holder=$!
   sleep 0.3
@@ -105,7 +105,7 @@ case_limbo_del_retry() {
   wait "$holder" 2>/dev/null || true
   wait_for 15 vf_netdev_present 2 || fail "VF2 netdev did not come back after its namespace died"
   note "the kernel returned VF2 as $(vf_host_netdev 2)"
-  cni del vf2 podL || { cni_out; plugin_log vf2; fail "retried DEL failed: $(cni_err)"; }
+  must del vf2 podL "retried DEL failed"
   expect_nothing_left 2 vf2 podL
 }
 
@@ -115,14 +115,12 @@ case_reclaim_then_proceed() {
   need_plugin
   write_conf vf2 2 required "\"vlan\": 200, \"mtu\": 1400"
   ip netns add podR1
-  cni add vf2 podR1 || { cni_out; plugin_log vf2; fail "ADD podR1 failed: $(cni_err)"; }
-  ip netns del podR1
-  wait_for 15 vf_netdev_present 2 || fail "VF2 netdev did not come back after its namespace died"
-  note "the kernel returned VF2 as $(vf_host_netdev 2)"
+  must add vf2 podR1 "ADD podR1 failed"
+  netns_dies podR1 2
   ip netns add podR2
-  cni add vf2 podR2 || { cni_out; plugin_log vf2; fail "ADD of the VF the vanished pod held failed on its first try: $(cni_err)"; }
+  must add vf2 podR2 "ADD of the VF the vanished pod held failed on its first try"
   [ ! -e "$(journal podR1)" ] || fail "the vanished pod's journal is still there"
-  cni del vf2 podR2 || { cni_out; plugin_log vf2; fail "DEL podR2 failed: $(cni_err)"; }
+  must del vf2 podR2 "DEL podR2 failed"
   expect_nothing_left 2 vf2 podR2
   ip netns del podR2
 }
@@ -134,7 +132,7 @@ case_pf_renamed_del() {
   local orig=$PF
   write_conf vf3 3 required "\"vlan\": 300, \"trust\": \"on\", \"mtu\": 1400"
   ip netns add podP
-  cni add vf3 podP || { cni_out; plugin_log vf3; fail "ADD podP failed: $(cni_err)"; }
+  must add vf3 podP "ADD podP failed"
   ip link set "$PF" down
   ip link set "$PF" name pfrenamed
   ip link set pfrenamed up
@@ -160,9 +158,9 @@ case_vf_destroyed_del() {
   need_plugin
   write_conf vf3 3 required "\"vlan\": 300, \"trust\": \"on\""
   ip netns add podV
-  cni add vf3 podV || { cni_out; plugin_log vf3; fail "ADD podV failed: $(cni_err)"; }
+  must add vf3 podV "ADD podV failed"
   echo 0 > "/sys/bus/pci/devices/$PF_PCI/sriov_numvfs"
-  cni del vf3 podV || { cni_out; plugin_log vf3; fail "DEL after the VFs were removed failed: $(cni_err)"; }
+  must del vf3 podV "DEL after the VFs were removed failed"
   [ ! -e "$(journal podV)" ] || fail "journal $(journal podV) left behind"
   [ -z "$(ipam_held vf3)" ] || fail "address $(ipam_held vf3) still held"
   grep -q "VF no longer exists" "$LOGDIR/vf3.log" || { plugin_log vf3; fail "the log does not say the VF was gone"; }
