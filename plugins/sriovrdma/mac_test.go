@@ -148,7 +148,7 @@ type igbLinks struct {
 }
 
 func (l igbLinks) SetMAC(in ns.NetNS, name string, mac net.HardwareAddr) error {
-	a, err := l.Links.Get(in, name)
+	a, err := l.Get(in, name)
 	if err != nil {
 		return err
 	}

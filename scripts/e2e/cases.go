@@ -40,7 +40,7 @@ var cases = slices.Concat([]tcase{
 // 1. ADD the way Multus delegates: top-level deviceID and pciBusID, the
 // pod's identity in CNI_ARGS, the MAC through runtimeConfig.
 func caseAdd(t *T) {
-	v := t.vf(0)
+	v := t.takeVF(anyVF)
 	const mac, mtu = "02:e2:e2:00:00:01", 1400
 	net := t.net("e2e-add", "1.0.0", v, map[string]any{
 		"mtu": mtu, "capabilities": map[string]any{"mac": true},
@@ -78,11 +78,8 @@ func caseAdd(t *T) {
 
 // 2. Two pods, two VFs, one network: they talk over the fabric bridge.
 func casePing(t *T) {
-	a, b := t.vf(1), t.vf(2)
-	net := t.net("e2e-ping", "1.0.0", a, sharedNet, true)
-	pa, pb := t.pod("ping-a"), t.pod("ping-b")
-	ra := t.add(net, pa, "net1", deviceCap(a))
-	rb := t.add(net, pb, "net1", deviceCap(b))
+	a, b := t.takeVF(anyVF), t.takeVF(anyVF)
+	_, pa, pb, ra, rb := t.twoPods("e2e-ping", "1.0.0", a, b)
 	t.wantAttached(pa, "net1", ra)
 	t.wantAttached(pb, "net1", rb)
 	if ra.ip() == "" || rb.ip() == "" || ra.ip() == rb.ip() {
@@ -94,7 +91,7 @@ func casePing(t *T) {
 
 // 3. CHECK compares the live interface with the journal and prevResult.
 func caseCheck(t *T) {
-	v := t.vf(3)
+	v := t.takeVF(anyVF)
 	const mac, changed = "02:e2:e2:00:00:03", "02:e2:e2:00:00:33"
 	net := t.net("e2e-check", "1.0.0", v, map[string]any{"mac": mac}, false)
 	p := t.pod("check-pod")
@@ -113,7 +110,7 @@ func caseCheck(t *T) {
 
 // 4. DEL puts back what ADD changed, and succeeds when nothing is left.
 func caseDel(t *T) {
-	v := t.vf(4)
+	v := t.takeVF(anyVF)
 	net := t.net("e2e-del", "1.0.0", v, map[string]any{"mac": "02:e2:e2:00:00:04", "mtu": 9000}, false)
 
 	p := t.pod("del-pod")
@@ -146,7 +143,7 @@ func caseDel(t *T) {
 
 // 5. RDMA policy on a VF with an RDMA device, on a kernel without RDMA.
 func caseRDMA(t *T) {
-	v := t.vf(5) // has mlx5_5 under its PCI function
+	v := t.takeVF(vfWithRDMA)
 	req := t.net("e2e-rdma-req", "1.0.0", v, map[string]any{"rdma": "required"}, false)
 	p := t.pod("rdma-pod")
 
@@ -179,8 +176,8 @@ func caseRDMA(t *T) {
 	t.hostLacks(v)
 	found := false
 	for _, rec := range t.logRecords(auto) {
-		reason, _ := rec["reason"].(string)
-		if rec["msg"] == "RDMA skipped, attachment is netdev-only" && rec["level"] == "WARN" &&
+		reason := rec.str("reason")
+		if rec.Msg == "RDMA skipped, attachment is netdev-only" && rec.Level == "WARN" &&
 			strings.Contains(reason, "no RDMA subsystem") {
 			found = true
 		}
@@ -192,7 +189,7 @@ func caseRDMA(t *T) {
 
 // 6. Bad input, run as a runtime runs the plugin: error JSON on stdout.
 func caseBadInput(t *T) {
-	v := t.vf(6)
+	v := t.takeVF(anyVF)
 	p := t.pod("bad-pod")
 	conf := func(set map[string]any) []byte {
 		b, _ := json.Marshal(t.netconf("e2e-bad", "1.0.0", v, set))
@@ -270,7 +267,7 @@ func (t *T) snapshot(p *pod) string {
 // 7. A VF another live pod holds is refused; a runtime's DEL for the
 // refused pod leaves the holder alone.
 func caseBusy(t *T) {
-	v := t.vf(6)
+	v := t.takeVF(anyVF)
 	net := t.net("e2e-busy", "1.0.0", v, nil, false)
 	pa, pb := t.pod("busy-a"), t.pod("busy-b")
 	ra := t.add(net, pa, "net1", "")
@@ -312,7 +309,7 @@ func mustJSON(v any) []byte {
 
 // 8. The dual-NIC pod: macvlan eth0 for management, the VF as net1.
 func caseMacvlan(t *T) {
-	v := t.vf(7)
+	v := t.takeVF(anyVF)
 	p := t.pod("mv-pod")
 	const eth0IP = "192.168.77.8/24"
 	err := t.ipBatch("", []string{
@@ -352,14 +349,11 @@ func caseMacvlan(t *T) {
 // with a cache libcni itself DELs every cached attachment missing from the
 // list first, and the plugin's GC would find nothing left to do.
 func caseGC(t *T) {
-	a, b := t.vf(8), t.vf(9)
-	net := t.net("e2e-gc", "1.1.0", a, sharedNet, true)
-	pa, pb := t.pod("gc-a"), t.pod("gc-b")
-	ra := t.add(net, pa, "net1", deviceCap(a))
-	rb := t.add(net, pb, "net1", deviceCap(b))
+	a, b := t.takeVF(anyVF), t.takeVF(vfWithAuxRDMA)
+	net, pa, pb, ra, rb := t.twoPods("e2e-gc", "1.1.0", a, b)
 	// Another network sharing the state directory: this network's GC is
 	// not its judge.
-	c := t.vf(12)
+	c := t.takeVF(anyVF)
 	other := t.net("e2e-gc-other", "1.1.0", c, sharedNet, true)
 	pc := t.pod("gc-c")
 	rc := t.add(other, pc, "net1", deviceCap(c))
@@ -392,10 +386,10 @@ func caseGC(t *T) {
 	t.ipHeld(net, rb.ip(), false)
 	restored := false
 	for _, rec := range t.logRecords(net) {
-		if rec["msg"] == "GC restored attachment" && rec["device"] == b.addr {
+		if rec.Msg == "GC restored attachment" && rec.str("device") == b.addr {
 			restored = true
 		}
-		if rec["msg"] == "GC restored attachment" && rec["device"] == a.addr {
+		if rec.Msg == "GC restored attachment" && rec.str("device") == a.addr {
 			t.Errorf("the plugin's GC restored gc-a's VF %s, which was valid", a.addr)
 		}
 	}
@@ -423,7 +417,7 @@ func caseVersions(t *T) {
 		version string
 		v       vfSpec
 		list    bool
-	}{{"0.4.0", t.vf(10), false}, {"1.0.0", t.vf(11), true}} {
+	}{{"0.4.0", t.takeVF(anyVF), false}, {"1.0.0", t.takeVF(anyVF), true}} {
 		net := t.net("e2e-v"+strings.ReplaceAll(c.version, ".", ""), c.version, c.v, nil, c.list)
 		p := t.pod("ver-" + strings.ReplaceAll(c.version, ".", ""))
 		res := t.add(net, p, "net1", "")

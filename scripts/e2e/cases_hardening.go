@@ -28,7 +28,7 @@ func devinfo(name string) string {
 }
 
 func caseDevinfo(t *T) {
-	v := t.vf(2)
+	v := t.takeVF(anyVF)
 	net := t.net("e2e-devinfo", "1.1.0", v, map[string]any{"capabilities": map[string]any{"CNIDeviceInfoFile": true}}, true)
 	t.Cleanup(func() { _ = os.RemoveAll(confine.DeviceInfoDir) })
 
@@ -88,7 +88,7 @@ func caseDevinfo(t *T) {
 }
 
 func caseIfName(t *T) {
-	v := t.vf(3)
+	v := t.takeVF(anyVF)
 	net := t.net("e2e-ifname", "1.1.0", v, nil, true)
 	p := t.pod("ifname-pod")
 	before := t.snapshot(p)
@@ -111,7 +111,7 @@ func caseIfName(t *T) {
 // holds a VF. The VF's PCI function and its netdev vanish; the runtime's DEL
 // must not fail forever.
 func caseVFGone(t *T) {
-	v := t.vf(4)
+	v := t.takeVF(anyVF)
 	net := t.net("e2e-vfgone", "1.1.0", v, map[string]any{"mtu": 1400}, true)
 	p := t.pod("vfgone-pod")
 	res := t.add(net, p, "net1", "")
@@ -142,7 +142,7 @@ func caseVFGone(t *T) {
 	t.journalExists(p, "net1", false)
 	found := false
 	for _, rec := range t.logRecords(net) {
-		if rec["msg"] == "VF no longer exists on this node (its PF's VFs were removed or its driver reloaded); nothing of it left to restore" && rec["device"] == v.addr {
+		if rec.Msg == "VF no longer exists on this node (its PF's VFs were removed or its driver reloaded); nothing of it left to restore" && rec.str("device") == v.addr {
 			found = true
 		}
 	}
@@ -156,7 +156,7 @@ func caseVFGone(t *T) {
 // caseLongStateDir: the VF's lock file names its owner by journal path; a
 // long stateDir makes that path longer than any fixed buffer.
 func caseLongStateDir(t *T) {
-	v := t.vf(5)
+	v := t.takeVF(anyVF)
 	dir := laneStateDir + "/" + strings.Repeat("a-long-state-directory/", 30) + "x"
 	net := t.net("e2e-longdir", "1.1.0", v, map[string]any{"stateDir": dir, "mtu": 1400}, true)
 	t.Cleanup(func() { _ = os.RemoveAll(laneStateDir + "/a-long-state-directory") })
@@ -177,7 +177,7 @@ func caseLongStateDir(t *T) {
 // "vlanQoS":0 always, capabilities, a logLevel in its words, "ipam":{} when
 // the network has no IPAM, and the plugins list when meta plugins are set.
 func caseOperator(t *T) {
-	v := t.vf(7)
+	v := t.takeVF(anyVF)
 	for _, c := range []struct {
 		name string
 		list bool
@@ -229,10 +229,7 @@ func caseOperator(t *T) {
 // RDMA, and no logFile: the runtime (here cnitool, which passes a
 // delegate's stderr on) sees why the attachment is netdev-only.
 func caseStderr(t *T) {
-	v := t.vf(5) // has an RDMA device under its PCI function
-	if v.rdma == "" {
-		t.Fatalf("VF 5 has no RDMA device in the fixture")
-	}
+	v := t.takeVF(vfWithRDMA)
 	net := t.net("e2e-stderr", "1.1.0", v, map[string]any{"logFile": nil, "rdma": "auto"}, true)
 	p := t.pod("stderr-pod")
 	r := t.cnitoolRun("add", net, p, "net1", "")

@@ -79,7 +79,7 @@ func loopbackResult(version string, p *pod) map[string]any {
 // 1. ADD after another plugin prints the prevResult it was given, at the
 // netconf's version, with the VF appended and its address at its index.
 func casePrevResult(t *T) {
-	v := t.vf(1)
+	v := t.takeVF(anyVF)
 	for _, version := range []string{"0.4.0", "1.0.0", "1.1.0"} {
 		p := t.pod("prev-" + strings.ReplaceAll(version, ".", ""))
 		conf := t.netconf("e2e-prev", version, v, map[string]any{"prevResult": loopbackResult(version, p)})
@@ -132,7 +132,7 @@ func casePrevResult(t *T) {
 // not, is allowed; a reported one undone by hand, or a MAC changed by hand,
 // is not.
 func caseCheckChain(t *T) {
-	v := t.vf(2)
+	v := t.takeVF(anyVF)
 	p := t.pod("checkchain")
 	conf := t.netconf("e2e-checkchain", "1.1.0", v, map[string]any{"mtu": 1400})
 	add := t.directAdd(conf, p)
@@ -202,7 +202,7 @@ func caseVersion(t *T) {
 
 // 4. Error objects carry cniVersion: the netconf's, else 1.1.0.
 func caseErrorObjects(t *T) {
-	v := t.vf(2)
+	v := t.takeVF(anyVF)
 	p := t.pod("errobj")
 	for _, c := range []struct {
 		what    string
@@ -247,7 +247,7 @@ func caseErrorObjects(t *T) {
 // node's own is rewritten); the plugin's own meanings are 100 and up
 // (cases rdma and busy pin 100 and 101).
 func caseSpecCodes(t *T) {
-	v := t.vf(2)
+	v := t.takeVF(anyVF)
 	p := t.pod("codes")
 	conf := t.netconf("e2e-codes", "1.1.0", v, nil)
 	node := fmt.Sprintf("/proc/%d/ns/net", os.Getpid())
@@ -294,7 +294,7 @@ func caseChain(t *T) {
 			t.Fatalf("%v (scripts/e2e.sh installs it)", err)
 		}
 	}
-	v := t.vf(3)
+	v := t.takeVF(anyVF)
 	const name = "e2e-chain"
 	ours := t.netconf(name, "1.1.0", v, map[string]any{"mtu": 1400})
 	delete(ours, "cniVersion")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -28,6 +27,53 @@ type T struct {
 	name     string
 	errs     []string
 	cleanups []func()
+	taken    map[string]bool // VFs this case took, by PCI address
+}
+
+// vfNeed is what a case needs of a VF of the lane's node.
+type vfNeed int
+
+const (
+	// anyVF: a VF netdev and nothing else; plain VFs (no RDMA device) go
+	// first, so a case that asks for nothing gets nothing else.
+	anyVF vfNeed = iota
+	// vfWithRDMA: a hardware RDMA device under its PCI function (mlx5_N).
+	vfWithRDMA
+	// vfWithAuxRDMA: an RDMA device under an auxiliary device of its
+	// function, as mlx5 lays it out.
+	vfWithAuxRDMA
+)
+
+// takeVF gives the case a VF it has not taken yet that has what it needs.
+// Cases name VFs by what they need, never by number, so two VFs of one
+// case cannot be the same and a new case cannot collide with a fixture
+// detail. Cases run one at a time and leave every VF as they found it, so
+// the next case may take the same VF again.
+func (t *T) takeVF(need vfNeed) vfSpec {
+	if t.taken == nil {
+		t.taken = map[string]bool{}
+	}
+	for _, plainFirst := range []bool{true, false} {
+		for _, v := range t.vfs {
+			if t.taken[v.addr] || !v.has(need) || (need == anyVF && plainFirst && (v.rdma != "" || v.auxRDMA != "")) {
+				continue
+			}
+			t.taken[v.addr] = true
+			return v
+		}
+	}
+	t.Fatalf("the node has no other VF with what this case needs (%d); add one in makeVFs", need)
+	return vfSpec{}
+}
+
+func (v vfSpec) has(need vfNeed) bool {
+	switch need {
+	case vfWithRDMA:
+		return v.rdma != ""
+	case vfWithAuxRDMA:
+		return v.auxRDMA != ""
+	}
+	return true
 }
 
 type fatal struct{}
@@ -142,6 +188,16 @@ func (t *T) add(network string, p *pod, ifname, capArgs string) *cniResult {
 	}
 	t.Logf("ADD %s of %s: %s", ifname, p.name, oneLine(r.stdout))
 	return res
+}
+
+// twoPods attaches two pods, <name>-a on VF a and <name>-b on VF b, to one
+// shared network (the VF comes through the deviceID capability, as Multus
+// passes it); the pods are named after the network without "e2e-".
+func (t *T) twoPods(name, version string, a, b vfSpec) (string, *pod, *pod, *cniResult, *cniResult) {
+	net := t.net(name, version, a, sharedNet, true)
+	short := strings.TrimPrefix(name, "e2e-")
+	pa, pb := t.pod(short+"-a"), t.pod(short+"-b")
+	return net, pa, pb, t.add(net, pa, "net1", deviceCap(a)), t.add(net, pb, "net1", deviceCap(b))
 }
 
 // mustCNI runs a cnitool verb that must succeed.
@@ -279,19 +335,11 @@ func (t *T) ping(p *pod, dev, dst string) {
 	t.Logf("ping %s from %s via %s: %s", dst, p.name, dev, since(start))
 }
 
-// logRecords are the plugin's JSON log lines for network.
-func (t *T) logRecords(network string) []map[string]any {
-	b, err := os.ReadFile(t.logFile(network))
+// logRecords are the records of the plugin's log for network.
+func (t *T) logRecords(network string) []logRecord {
+	recs, err := readLog(t.logFile(network))
 	if err != nil {
 		t.Errorf("read the plugin's log: %v", err)
-		return nil
 	}
-	var out []map[string]any
-	for _, line := range strings.Split(string(b), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil {
-			out = append(out, m)
-		}
-	}
-	return out
+	return recs
 }

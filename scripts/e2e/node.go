@@ -78,8 +78,6 @@ func makeVFs(n int) []vfSpec {
 	return out
 }
 
-func (l *Lane) vf(i int) vfSpec { return l.vfs[i] }
-
 // setUp builds the node with the first n VFs. Each step registers its undo
 // before the next starts, so a failure half-way still tears down.
 func (l *Lane) setUp(n int) error {
