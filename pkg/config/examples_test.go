@@ -8,10 +8,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -29,90 +27,6 @@ const (
 	// multusArgs is CNI_ARGS as Multus passes it.
 	multusArgs = "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=trainer-0;K8S_POD_INFRA_CONTAINER_ID=4b5c0f;K8S_POD_UID=6f1e3c2a-0d7b-4a7e-9c55-1f0e2d3c4b5a"
 )
-
-// nad is what the test reads from a NetworkAttachmentDefinition.
-type nad struct {
-	apiVersion, kind, name, resourceName string
-	config                               []byte // spec.config
-}
-
-var (
-	topKey   = regexp.MustCompile(`^([A-Za-z]+):\s*(.*)$`)
-	childKey = regexp.MustCompile(`^(\s+)([A-Za-z0-9_./-]+):\s*(.*)$`)
-)
-
-// parseNAD reads the few keys a NetworkAttachmentDefinition needs, without
-// a YAML library: top-level apiVersion and kind, metadata.name, the
-// resourceName annotation and spec.config, which must be a literal block
-// scalar ("config: |") so the JSON reads as it will be used.
-func parseNAD(data []byte) (nad, error) {
-	var n nad
-	var section string
-	lines := strings.Split(string(data), "\n")
-	for i := 0; i < len(lines); i++ {
-		l := lines[i]
-		if strings.TrimSpace(l) == "" || strings.HasPrefix(strings.TrimSpace(l), "#") {
-			continue
-		}
-		if m := topKey.FindStringSubmatch(l); m != nil {
-			section = m[1]
-			switch m[1] {
-			case "apiVersion":
-				n.apiVersion = m[2]
-			case "kind":
-				n.kind = m[2]
-			}
-			continue
-		}
-		m := childKey.FindStringSubmatch(l)
-		if m == nil {
-			continue
-		}
-		indent, key, value := len(m[1]), m[2], m[3]
-		switch {
-		case section == "metadata" && indent == 2 && key == "name":
-			n.name = value
-		case section == "metadata" && key == "k8s.v1.cni.cncf.io/resourceName":
-			n.resourceName = value
-		case section == "spec" && indent == 2 && key == "config":
-			if value != "|" && value != "|-" {
-				return nad{}, fmt.Errorf("line %d: write spec.config as a literal block scalar (config: |), not %q", i+1, value)
-			}
-			var block []string
-			for i+1 < len(lines) {
-				next := lines[i+1]
-				if strings.TrimSpace(next) != "" && len(next)-len(strings.TrimLeft(next, " ")) <= indent {
-					break
-				}
-				block = append(block, next)
-				i++
-			}
-			n.config = []byte(dedent(block))
-		}
-	}
-	if n.config == nil {
-		return nad{}, fmt.Errorf("no spec.config")
-	}
-	return n, nil
-}
-
-// dedent strips the block's indentation, that of its first non-blank line.
-func dedent(block []string) string {
-	strip := -1
-	var b strings.Builder
-	for _, l := range block {
-		if strip < 0 && strings.TrimSpace(l) != "" {
-			strip = len(l) - len(strings.TrimLeft(l, " "))
-		}
-		if len(l) >= strip && strip >= 0 {
-			l = l[strip:]
-		} else {
-			l = strings.TrimLeft(l, " ")
-		}
-		b.WriteString(l + "\n")
-	}
-	return b.String()
-}
 
 // inject adds keys as Multus does for a delegate: the netconf decoded to a
 // map, the keys set, encoded again. Nested objects (ipam) keep their bytes.
@@ -265,14 +179,7 @@ func TestNADExamples(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join(nadDir, name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			n, err := parseNAD(data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			n := readNAD(t, name)
 			if n.apiVersion != "k8s.cni.cncf.io/v1" || n.kind != "NetworkAttachmentDefinition" {
 				t.Errorf("apiVersion %q kind %q, want k8s.cni.cncf.io/v1 NetworkAttachmentDefinition", n.apiVersion, n.kind)
 			}
@@ -302,29 +209,10 @@ func TestNADExamples(t *testing.T) {
 // NAD does not name a VF, the device plugin does.
 func TestNADExamplesNeedTheInjectedDevice(t *testing.T) {
 	for name := range nadExamples {
-		data, err := os.ReadFile(filepath.Join(nadDir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := parseNAD(data)
-		if err != nil {
-			t.Fatal(err)
-		}
+		n := readNAD(t, name)
 		if _, err := config.Load(n.config, multusArgs); err == nil || !strings.Contains(err.Error(), "deviceID") {
 			t.Errorf("%s without deviceID: err %v, want one naming deviceID", name, err)
 		}
-	}
-}
-
-func TestParseNADRejectsFoldedConfig(t *testing.T) {
-	in := "apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata:\n  name: x\nspec:\n  config: '{\"type\": \"sriov-rdma\"}'\n"
-	if _, err := parseNAD([]byte(in)); err == nil || !strings.Contains(err.Error(), "block scalar") {
-		t.Errorf("parseNAD = %v, want a block-scalar error", err)
-	}
-	in = "apiVersion: v1\nkind: NetworkAttachmentDefinition\nspec:\n  config: |\n    {\"a\": 1,\n\n     \"b\": 2}\nother: 1\n"
-	n, err := parseNAD([]byte(in))
-	if err != nil || string(n.config) != "{\"a\": 1,\n\n \"b\": 2}\n" {
-		t.Errorf("parseNAD config = %q, %v", n.config, err)
 	}
 }
 

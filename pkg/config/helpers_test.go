@@ -57,9 +57,6 @@ func wantError(t *testing.T, err error, code uint, contains ...string) {
 	}
 }
 
-func intp(v int) *int       { return &v }
-func strp(v string) *string { return &v }
-func boolp(v bool) *bool    { return &v }
 func deref[T any](p *T) any {
 	if p == nil {
 		return nil

@@ -11,13 +11,17 @@ import (
 
 const fixtureDir = "../../testdata/netconf"
 
+// invalidFixture is what Load must answer for an invalid fixture: the code
+// and what the message contains.
+type invalidFixture struct {
+	code     uint
+	contains []string
+}
+
 // invalidFixtures pairs every file in testdata/netconf/invalid with what the
 // user must see. Each contains list names the field, the bad value and what is
 // allowed.
-var invalidFixtures = map[string]struct {
-	code     uint
-	contains []string
-}{
+var invalidFixtures = map[string]invalidFixture{
 	"type-bridge.json":                {7, []string{`type "bridge"`, `must be "sriov-rdma"`}},
 	"type-missing.json":               {7, []string{`missing type`, `"sriov-rdma"`}},
 	"name-missing.json":               {7, []string{`missing name`, `"name"`}},
@@ -244,81 +248,73 @@ func fixtureNames(t *testing.T, dir string) []string {
 	return names
 }
 
-func TestInvalidFixtures(t *testing.T) {
-	names := fixtureNames(t, "invalid")
-	if len(names) < 30 {
-		t.Errorf("%d invalid fixtures, want at least 30", len(names))
+// eachFixture runs check, as a subtest, on the bytes of every fixture in
+// dir (at least least of them) with its expectation from table; a fixture
+// without an expectation fails, and so does an expectation without its
+// fixture.
+func eachFixture[E any](t *testing.T, dir string, least int, table map[string]E, check func(t *testing.T, want E, stdin []byte)) {
+	t.Helper()
+	names := fixtureNames(t, dir)
+	if len(names) < least {
+		t.Errorf("%d %s fixtures, want at least %d", len(names), dir, least)
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			want, ok := invalidFixtures[name]
+			want, ok := table[name]
 			if !ok {
-				t.Fatalf("no expectation for invalid/%s: add it to invalidFixtures", name)
+				t.Fatalf("no expectation for %s/%s: add it to %sFixtures", dir, name, dir)
 			}
-			stdin, err := os.ReadFile(filepath.Join(fixtureDir, "invalid", name))
+			stdin, err := os.ReadFile(filepath.Join(fixtureDir, dir, name))
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg, err := Load(stdin, typicalArgs)
-			if cfg != nil {
-				t.Errorf("Load returned a config alongside an error")
-			}
-			wantError(t, err, want.code, want.contains...)
-
-			// DEL must still be able to run on the same bytes.
-			lcfg, lerr := LoadLenient(stdin, typicalArgs)
-			if lcfg == nil {
-				t.Fatal("LoadLenient returned a nil config")
-			}
-			if lerr == nil || lerr.Error() != err.Error() {
-				t.Errorf("LoadLenient error %v, want the same as Load's: %v", lerr, err)
-			}
+			check(t, want, stdin)
 		})
 	}
-	for name := range invalidFixtures {
+	for name := range table {
 		if !slices.Contains(names, name) {
-			t.Errorf("invalidFixtures names %s, which is not in testdata/netconf/invalid", name)
+			t.Errorf("%sFixtures names %s, which is not in testdata/netconf/%s", dir, name, dir)
 		}
 	}
 }
 
-func TestValidFixtures(t *testing.T) {
-	names := fixtureNames(t, "valid")
-	if len(names) < 8 {
-		t.Errorf("%d valid fixtures, want at least 8", len(names))
-	}
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			check, ok := validFixtures[name]
-			if !ok {
-				t.Fatalf("no expectation for valid/%s: add it to validFixtures", name)
-			}
-			stdin, err := os.ReadFile(filepath.Join(fixtureDir, "valid", name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := Load(stdin, typicalArgs)
-			if err != nil {
-				t.Fatalf("Load: %v", err)
-			}
-			if string(cfg.Raw) != string(stdin) {
-				t.Error("Raw is not the exact stdin")
-			}
-			if cfg.Args.PodName != "rdma-pod-0" {
-				t.Errorf("Args.PodName = %q", cfg.Args.PodName)
-			}
-			check(t, cfg)
-
-			// The lenient view of a valid config is the same config.
-			lcfg, lerr := LoadLenient(stdin, typicalArgs)
-			if lerr != nil || lcfg.DeviceID != cfg.DeviceID || lcfg.StateDir != cfg.StateDir || lcfg.IPAMType != cfg.IPAMType {
-				t.Errorf("LoadLenient = %+v, %v; want what Load resolved", lcfg, lerr)
-			}
-		})
-	}
-	for name := range validFixtures {
-		if !slices.Contains(names, name) {
-			t.Errorf("validFixtures names %s, which is not in testdata/netconf/valid", name)
+func TestInvalidFixtures(t *testing.T) {
+	eachFixture(t, "invalid", 30, invalidFixtures, func(t *testing.T, want invalidFixture, stdin []byte) {
+		cfg, err := Load(stdin, typicalArgs)
+		if cfg != nil {
+			t.Errorf("Load returned a config alongside an error")
 		}
-	}
+		wantError(t, err, want.code, want.contains...)
+
+		// DEL must still be able to run on the same bytes.
+		lcfg, lerr := LoadLenient(stdin, typicalArgs)
+		if lcfg == nil {
+			t.Fatal("LoadLenient returned a nil config")
+		}
+		if lerr == nil || lerr.Error() != err.Error() {
+			t.Errorf("LoadLenient error %v, want the same as Load's: %v", lerr, err)
+		}
+	})
+}
+
+func TestValidFixtures(t *testing.T) {
+	eachFixture(t, "valid", 8, validFixtures, func(t *testing.T, check func(*testing.T, *Config), stdin []byte) {
+		cfg, err := Load(stdin, typicalArgs)
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		if string(cfg.Raw) != string(stdin) {
+			t.Error("Raw is not the exact stdin")
+		}
+		if cfg.Args.PodName != "rdma-pod-0" {
+			t.Errorf("Args.PodName = %q", cfg.Args.PodName)
+		}
+		check(t, cfg)
+
+		// The lenient view of a valid config is the same config.
+		lcfg, lerr := LoadLenient(stdin, typicalArgs)
+		if lerr != nil || lcfg.DeviceID != cfg.DeviceID || lcfg.StateDir != cfg.StateDir || lcfg.IPAMType != cfg.IPAMType {
+			t.Errorf("LoadLenient = %+v, %v; want what Load resolved", lcfg, lerr)
+		}
+	})
 }

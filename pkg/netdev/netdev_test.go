@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/containernetworking/plugins/pkg/ns"
-	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
+	"github.com/sriov-rdma/sriov-rdma/pkg/netnstest"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -20,21 +20,6 @@ func needRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: creates network namespaces and veth links")
 	}
-}
-
-// newNS makes a throwaway network namespace; everything created in it goes
-// with it.
-func newNS(t *testing.T) ns.NetNS {
-	t.Helper()
-	n, err := testutils.NewNS()
-	if err != nil {
-		t.Fatalf("new netns: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = n.Close()
-		_ = testutils.UnmountNS(n)
-	})
-	return n
 }
 
 // addVeth creates a veth pair in namespace in, with name's end carrying mac,
@@ -58,10 +43,39 @@ func addVeth(t *testing.T, in ns.NetNS, name string, mac net.HardwareAddr, peer 
 
 var mac1 = net.HardwareAddr{0x02, 0x5a, 0x00, 0x00, 0x00, 0x01}
 
-func TestGet(t *testing.T) {
+// withVF0 is a namespace holding the veth pair vf0 (MAC mac1) and vf0p.
+func withVF0(t *testing.T) ns.NetNS {
+	t.Helper()
 	needRoot(t)
-	a := newNS(t)
+	a := netnstest.New(t)
 	addVeth(t, a, "vf0", mac1, "vf0p", nil)
+	return a
+}
+
+// moveSetup is a host namespace with the link name (MAC mac1) that a test
+// moves, and a pod namespace holding the veth pair podPair, if given: the
+// pod's own links, whose names the move may collide with.
+func moveSetup(t *testing.T, name string, podPair ...string) (host, pod ns.NetNS) {
+	t.Helper()
+	needRoot(t)
+	host, pod = netnstest.New(t), netnstest.New(t)
+	addVeth(t, host, name, mac1, "peer0", nil)
+	if len(podPair) == 2 {
+		addVeth(t, pod, podPair[0], nil, podPair[1], nil)
+	}
+	return host, pod
+}
+
+// podOwnKept: the pod's own link name is still its own, not the moved one.
+func podOwnKept(t *testing.T, pod ns.NetNS, name string) {
+	t.Helper()
+	if got, err := (netdev.Kernel{}).Get(pod, name); err != nil || got.MAC == "02:5a:00:00:00:01" {
+		t.Errorf("the pod's own %s changed: %+v, %v", name, got, err)
+	}
+}
+
+func TestGet(t *testing.T) {
+	a := withVF0(t)
 	k := netdev.Kernel{}
 
 	got, err := k.Get(a, "vf0")
@@ -103,9 +117,7 @@ func TestGet(t *testing.T) {
 }
 
 func TestMoveRename(t *testing.T) {
-	needRoot(t)
-	host, pod := newNS(t), newNS(t)
-	addVeth(t, host, "ens1f0v3", mac1, "peer0", nil)
+	host, pod := moveSetup(t, "ens1f0v3")
 	k := netdev.Kernel{}
 	if err := k.SetUp(host, "ens1f0v3", true); err != nil {
 		t.Fatal(err)
@@ -164,10 +176,7 @@ func TestMoveRename(t *testing.T) {
 // pod (the kernel cannot move it under that name) but the new name is free:
 // the kernel uses the new name for the move itself.
 func TestMoveRenameHostNameTakenInPod(t *testing.T) {
-	needRoot(t)
-	host, pod := newNS(t), newNS(t)
-	addVeth(t, host, "eth1", mac1, "peer0", nil)
-	addVeth(t, pod, "eth1", nil, "eth1p", nil)
+	host, pod := moveSetup(t, "eth1", "eth1", "eth1p")
 	k := netdev.Kernel{}
 	moved, err := k.MoveRename(host, "eth1", pod, "net1")
 	if err != nil {
@@ -176,9 +185,7 @@ func TestMoveRenameHostNameTakenInPod(t *testing.T) {
 	if got, err := k.Get(pod, "net1"); err != nil || got.MAC != "02:5a:00:00:00:01" || got.Index != moved.Index || moved.Name != "net1" {
 		t.Errorf("in the pod as net1: %+v, %v; MoveRename returned %+v", got, err, moved)
 	}
-	if got, err := k.Get(pod, "eth1"); err != nil || got.MAC == "02:5a:00:00:00:01" {
-		t.Errorf("the pod's own eth1 changed: %+v, %v", got, err)
-	}
+	podOwnKept(t, pod, "eth1")
 }
 
 // TestMoveRenameNewNameTaken: the new name is already taken in the target
@@ -188,10 +195,7 @@ func TestMoveRenameHostNameTakenInPod(t *testing.T) {
 // back, so that its error means "still where it was": the plugin's rollback
 // looks for the VF in the pod only under CNI_IFNAME.
 func TestMoveRenameNewNameTaken(t *testing.T) {
-	needRoot(t)
-	host, pod := newNS(t), newNS(t)
-	addVeth(t, host, "ens1f0v3", mac1, "peer0", nil)
-	addVeth(t, pod, "net1", nil, "net1p", nil)
+	host, pod := moveSetup(t, "ens1f0v3", "net1", "net1p")
 	k := netdev.Kernel{}
 	before, err := k.Get(host, "ens1f0v3")
 	if err != nil {
@@ -211,18 +215,13 @@ func TestMoveRenameNewNameTaken(t *testing.T) {
 	if got, err := k.Get(host, "ens1f0v3"); err != nil || got.MAC != before.MAC || got.MTU != before.MTU {
 		t.Errorf("after the failed MoveRename the link is not back on the host as it was (%+v): %+v, %v", before, got, err)
 	}
-	if got, err := k.Get(pod, "net1"); err != nil || got.MAC == "02:5a:00:00:00:01" {
-		t.Errorf("the pod's own net1 changed: %+v, %v", got, err)
-	}
+	podOwnKept(t, pod, "net1")
 }
 
 // TestMoveRenameBothNamesTaken: neither the host name nor the new name is
 // free in the target: the kernel refuses the move and the link stays put.
 func TestMoveRenameBothNamesTaken(t *testing.T) {
-	needRoot(t)
-	host, pod := newNS(t), newNS(t)
-	addVeth(t, host, "eth1", mac1, "peer0", nil)
-	addVeth(t, pod, "eth1", nil, "net1", nil)
+	host, pod := moveSetup(t, "eth1", "eth1", "net1")
 	k := netdev.Kernel{}
 	if _, err := k.MoveRename(host, "eth1", pod, "net1"); !errors.Is(err, unix.EEXIST) {
 		t.Fatalf("MoveRename: err = %v, want EEXIST", err)
@@ -236,9 +235,7 @@ func TestMoveRenameBothNamesTaken(t *testing.T) {
 // and names the link "net0". What MoveRename returns is the link as the
 // kernel named it, found by its index, not the name that was asked for.
 func TestMoveRenamePatternName(t *testing.T) {
-	needRoot(t)
-	host, pod := newNS(t), newNS(t)
-	addVeth(t, host, "ens1f0v3", mac1, "peer0", nil)
+	host, pod := moveSetup(t, "ens1f0v3")
 	k := netdev.Kernel{}
 	moved, err := k.MoveRename(host, "ens1f0v3", pod, "net%d")
 	if err != nil {
@@ -250,9 +247,7 @@ func TestMoveRenamePatternName(t *testing.T) {
 }
 
 func TestRename(t *testing.T) {
-	needRoot(t)
-	a := newNS(t)
-	addVeth(t, a, "vf0", mac1, "vf0p", nil)
+	a := withVF0(t)
 	k := netdev.Kernel{}
 	if err := k.SetUp(a, "vf0", true); err != nil {
 		t.Fatal(err)
@@ -286,9 +281,7 @@ func TestRename(t *testing.T) {
 }
 
 func TestSetMACAndMTU(t *testing.T) {
-	needRoot(t)
-	a := newNS(t)
-	addVeth(t, a, "vf0", mac1, "vf0p", nil)
+	a := withVF0(t)
 	k := netdev.Kernel{}
 
 	if err := k.SetMAC(a, "vf0", net.HardwareAddr{0x02, 0xAB, 0, 0, 0, 9}); err != nil {

@@ -11,10 +11,9 @@ import (
 	"time"
 
 	"github.com/containernetworking/plugins/pkg/ns"
-	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 
+	"github.com/sriov-rdma/sriov-rdma/pkg/netnstest"
 	"github.com/sriov-rdma/sriov-rdma/pkg/rdma"
 )
 
@@ -101,19 +100,7 @@ func TestWaitRoCEv2GID(t *testing.T) {
 // The sysfs seen inside shows the namespace's own netdevs; the host's /sys
 // and the caller's thread are untouched afterwards.
 func TestWithNetnsSysfs(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: mounts a sysfs inside a test network namespace")
-	}
-	target, err := testutils.NewNS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := target.Path()
-	t.Cleanup(func() {
-		_ = target.Close()
-		_ = unix.Unmount(path, unix.MNT_DETACH)
-		_ = os.Remove(path)
-	})
+	target := netnstest.New(t)
 	if err := target.Do(func(ns.NetNS) error {
 		return netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "only-here"}, PeerName: "only-here-p"})
 	}); err != nil {
@@ -121,7 +108,7 @@ func TestWithNetnsSysfs(t *testing.T) {
 	}
 	before, _ := os.Readlink("/proc/thread-self/ns/mnt")
 	var inside []string
-	err = rdma.WithNetnsSysfs(target, func(sys string) error {
+	err := rdma.WithNetnsSysfs(target, func(sys string) error {
 		ents, err := os.ReadDir(filepath.Join(sys, "class/net"))
 		for _, e := range ents {
 			inside = append(inside, e.Name())

@@ -2,11 +2,9 @@ package rdma_test
 
 import (
 	"errors"
-	"os"
 	"testing"
 
-	"github.com/containernetworking/plugins/pkg/ns"
-	"github.com/containernetworking/plugins/pkg/testutils"
+	"github.com/sriov-rdma/sriov-rdma/pkg/netnstest"
 	"github.com/sriov-rdma/sriov-rdma/pkg/rdma"
 )
 
@@ -18,22 +16,6 @@ func needNoRDMA(t *testing.T) {
 	if mode, err := (rdma.Kernel{}).NetnsMode(); err == nil {
 		t.Skipf("kernel has RDMA netlink (netns mode %q); these tests cover kernels without it", mode)
 	}
-}
-
-func newNS(t *testing.T) ns.NetNS {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: creates a network namespace")
-	}
-	n, err := testutils.NewNS()
-	if err != nil {
-		t.Fatalf("new netns: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = n.Close()
-		_ = testutils.UnmountNS(n)
-	})
-	return n
 }
 
 func TestNetnsModeWithoutRDMA(t *testing.T) {
@@ -49,7 +31,7 @@ func TestNetnsModeWithoutRDMA(t *testing.T) {
 
 func TestWithoutRDMA(t *testing.T) {
 	needNoRDMA(t)
-	n := newNS(t)
+	n := netnstest.New(t)
 	k := rdma.Kernel{}
 
 	found, err := k.Exists(n, "mlx5_0")

@@ -4,12 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/containernetworking/plugins/pkg/ns"
-	"github.com/containernetworking/plugins/pkg/testutils"
+	"github.com/sriov-rdma/sriov-rdma/pkg/netnstest"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -18,18 +17,8 @@ import (
 // TestKernelOnVeth runs the rtnetlink implementation against a veth, which
 // has no VFs: what the plugin sees on a PF whose driver reports no VF info.
 func TestKernelOnVeth(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: creates a network namespace and a veth")
-	}
-	netns, err := testutils.NewNS()
-	if err != nil {
-		t.Fatalf("new netns: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = netns.Close()
-		_ = testutils.UnmountNS(netns)
-	})
-	err = netns.Do(func(ns.NetNS) error {
+	netns := netnstest.New(t)
+	err := netns.Do(func(ns.NetNS) error {
 		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "pf0"}, PeerName: "pf0p"}); err != nil {
 			return fmt.Errorf("add veth: %w", err)
 		}

@@ -64,9 +64,7 @@ func TestAddMovesVFAndRDMAAndDelRestoresEverything(t *testing.T) {
 		t.Errorf("VF 0 PF-side = %+v, want %+v", got, want)
 	}
 
-	if err := n.del(p, conf); err != nil {
-		t.Fatalf("DEL: %v", err)
-	}
+	n.mustDel(p, conf)
 	after := n.snapshot()
 	if d := before.diff(after); d != "" {
 		t.Errorf("DEL did not restore the node:\n%s", d)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/containernetworking/cni/pkg/types"
@@ -174,12 +173,8 @@ func TestAddAfterAnotherPluginKeepsItsResult(t *testing.T) {
 			if err := n.check(p, conf, res); err != nil {
 				t.Errorf("CHECK with the chain's result: %v", err)
 			}
-			if err := n.del(p, conf); err != nil {
-				t.Fatalf("DEL: %v", err)
-			}
-			if d := before.diff(n.snapshot()); d != "" {
-				t.Errorf("DEL did not restore the node:\n%s", d)
-			}
+			n.mustDel(p, conf)
+			n.sameAs(before, "DEL did not restore the node")
 		})
 	}
 }
@@ -196,13 +191,6 @@ func journalOf(t *testing.T, n *node, p *pod) *state.Record {
 // A prevResult that does not parse is refused before anything changes.
 func TestAddRefusesABadPrevResult(t *testing.T) {
 	n := newNode(t, nodeOpts{vfs: 1})
-	before := n.snapshot()
 	conf := n.conf(0, map[string]any{"prevResult": map[string]any{"cniVersion": "1.1.0", "interfaces": "lo"}})
-	_, err := n.add(n.newPod("pod-a"), conf)
-	if err == nil || cniCode(t, err) != CodeInvalidConfig || !strings.Contains(err.Error(), "prevResult") {
-		t.Fatalf("ADD with a bad prevResult = %v, want code 7 naming prevResult", err)
-	}
-	if d := before.diff(n.snapshot()); d != "" {
-		t.Errorf("refused ADD changed the node:\n%s", d)
-	}
+	n.refusedAdd(n.newPod("pod-a"), conf, CodeInvalidConfig, "prevResult")
 }

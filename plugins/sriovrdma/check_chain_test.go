@@ -127,7 +127,5 @@ func TestCheckOfAGonePod(t *testing.T) {
 	if err == nil || cniCode(t, err) != CodeNoContainer {
 		t.Fatalf("CHECK of a pod whose netns is gone = %v, want code 3", err)
 	}
-	if err := n.del(p, conf); err != nil {
-		t.Fatalf("DEL: %v", err)
-	}
+	n.mustDel(p, conf)
 }

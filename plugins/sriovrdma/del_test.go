@@ -27,17 +27,13 @@ func TestDelIsIdempotent(t *testing.T) {
 	if err := n.del(p, conf); err != nil {
 		t.Fatalf("second DEL: %v", err)
 	}
-	if d := before.diff(n.snapshot()); d != "" {
-		t.Errorf("node changed after ADD, DEL, DEL:\n%s", d)
-	}
+	n.sameAs(before, "node changed after ADD, DEL, DEL")
 	// A DEL whose netconf no longer validates still works from the journal.
 	n.mustAdd(p, conf)
 	if err := n.del(p, []byte(`{"cniVersion":"1.1.0","name":"rdma-net","type":"sriov-rdma","vlan":9999,"stateDir":"`+n.stateDir+`"}`)); err != nil {
 		t.Fatalf("DEL with an invalid netconf: %v", err)
 	}
-	if d := before.diff(n.snapshot()); d != "" {
-		t.Errorf("DEL with an invalid netconf left the node changed:\n%s", d)
-	}
+	n.sameAs(before, "DEL with an invalid netconf left the node changed")
 	// Nor does a DEL without a netns (the runtime lost it).
 	n.mustAdd(p, conf)
 	noNetns := *n.args(p, conf)
@@ -45,17 +41,13 @@ func TestDelIsIdempotent(t *testing.T) {
 	if err := n.inHost(func() error { return n.p.Del(&noNetns) }); err != nil {
 		t.Fatalf("DEL without CNI_NETNS: %v", err)
 	}
-	if d := before.diff(n.snapshot()); d != "" {
-		t.Errorf("DEL without CNI_NETNS left the node changed:\n%s", d)
-	}
+	n.sameAs(before, "DEL without CNI_NETNS left the node changed")
 }
 
 func TestDelAfterPodNetnsDeleted(t *testing.T) {
 	n := newNode(t, nodeOpts{vfs: 2})
-	p := n.newPod("pod-a")
-	conf := n.conf(0, map[string]any{"vlan": 5, "trust": "on"})
 	origVF := n.vfs.State("pf0", 0)
-	n.mustAdd(p, conf)
+	p, conf := n.attached("pod-a", 0, map[string]any{"vlan": 5, "trust": "on"})
 	// Deleting the namespace destroys a veth stand-in (a real VF would be
 	// returned to the host instead: see TestDelFindsNetdevReturnedByKernel).
 	deleteNS(t, p.ns)
@@ -81,9 +73,7 @@ func TestDelAfterPodNetnsDeleted(t *testing.T) {
 func TestDelFindsNetdevReturnedByKernel(t *testing.T) {
 	n := newNode(t, nodeOpts{vfs: 1})
 	before := links(t, n.host)["vf0"]
-	p := n.newPod("pod-a")
-	conf := n.conf(0, map[string]any{"mac": "02:00:00:00:00:aa", "mtu": 1300})
-	n.mustAdd(p, conf)
+	p, conf := n.attached("pod-a", 0, map[string]any{"mac": "02:00:00:00:00:aa", "mtu": 1300})
 	// What the kernel does: the netdev lands on the host as eth9.
 	if err := (p.ns).Do(func(ns.NetNS) error {
 		l, err := netlink.LinkByName("net1")
@@ -109,9 +99,7 @@ func TestDelFindsNetdevReturnedByKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	deleteNS(t, p.ns)
-	if err := n.del(p, conf); err != nil {
-		t.Fatalf("DEL: %v", err)
-	}
+	n.mustDel(p, conf)
 	got, ok := links(t, n.host)["vf0"]
 	if !ok {
 		t.Fatalf("vf0 not back under its name: %v", links(t, n.host))
@@ -123,13 +111,9 @@ func TestDelFindsNetdevReturnedByKernel(t *testing.T) {
 
 func TestDelUsesFallbackNameWhenOriginalIsTaken(t *testing.T) {
 	n := newNode(t, nodeOpts{vfs: 1})
-	p := n.newPod("pod-a")
-	conf := n.conf(0, nil)
-	n.mustAdd(p, conf)
+	p, conf := n.attached("pod-a", 0, nil)
 	n.addVeth("vf0", "squatter")
-	if err := n.del(p, conf); err != nil {
-		t.Fatalf("DEL: %v", err)
-	}
+	n.mustDel(p, conf)
 	want := "vf" + strings.NewReplacer(":", "", ".", "").Replace(n.vfAddr(0))
 	if _, ok := links(t, n.host)[want]; !ok {
 		t.Errorf("VF netdev not home as %s: %v", want, links(t, n.host))
@@ -160,19 +144,15 @@ func TestDelReleasesAddressWithJournalledConfig(t *testing.T) {
 func TestDelFailureKeepsJournalForRetry(t *testing.T) {
 	n := newNode(t, nodeOpts{vfs: 1, hwRDMA: true})
 	before := n.snapshot()
-	p := n.newPod("pod-a")
-	conf := n.conf(0, map[string]any{"vlan": 3})
-	n.mustAdd(p, conf)
-	n.inj.reset(0, "link-move net1 vf0")
+	p, conf := n.attached("pod-a", 0, map[string]any{"vlan": 3})
+	n.inj.reset("link-move net1 vf0")
 	if err := n.del(p, conf); err == nil || !strings.Contains(err.Error(), "journal kept") {
 		t.Fatalf("DEL with a failing move = %v, want an error saying the journal is kept", err)
 	}
 	if err := n.del(p, conf); err != nil {
 		t.Fatalf("retried DEL: %v", err)
 	}
-	if d := before.diff(n.snapshot()); d != "" {
-		t.Errorf("node not restored by the retried DEL:\n%s", d)
-	}
+	n.sameAs(before, "node not restored by the retried DEL")
 }
 
 // ("a-b","c") and ("a","b-c") share a journal file name: neither may act
@@ -209,9 +189,7 @@ func TestDelWithTornJournal(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newNode(t, nodeOpts{vfs: 1})
-			p := n.newPod("pod-a")
-			conf := n.conf(0, nil)
-			n.mustAdd(p, conf)
+			p, conf := n.attached("pod-a", 0, nil)
 			path := filepath.Join(n.stateDir, "pod-a-net1.json")
 			b, err := os.ReadFile(path)
 			if err != nil {

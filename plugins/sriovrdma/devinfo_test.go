@@ -13,9 +13,7 @@ import (
 func TestDeviceInfoAndRoCEv2GID(t *testing.T) {
 	n := newNode(t, nodeOpts{vfs: 1, hwRDMA: true})
 	path := filepath.Join(t.TempDir(), "devinfo", "rdma-net-pod-a-net1.json")
-	p := n.newPod("pod-a")
-	conf := n.conf(0, map[string]any{"runtimeConfig": map[string]any{"CNIDeviceInfoFile": path}})
-	n.mustAdd(p, conf)
+	p, conf := n.attached("pod-a", 0, map[string]any{"runtimeConfig": map[string]any{"CNIDeviceInfoFile": path}})
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("no device-info file: %v", err)
@@ -35,9 +33,7 @@ func TestDeviceInfoAndRoCEv2GID(t *testing.T) {
 	if !strings.Contains(n.logText(), `"gidIndex":1`) {
 		t.Errorf("log does not report the GID index")
 	}
-	if err := n.del(p, conf); err != nil {
-		t.Fatal(err)
-	}
+	n.mustDel(p, conf)
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("device-info file left after DEL: %v", err)
 	}
@@ -58,9 +54,7 @@ func TestNoRoCEv2GID(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), "RoCE v2") {
 					t.Fatalf("ADD = %v, want a refusal naming RoCE v2", err)
 				}
-				if d := before.diff(n.snapshot()); d != "" {
-					t.Errorf("refused ADD changed the node:\n%s", d)
-				}
+				n.sameAs(before, "refused ADD changed the node")
 				return
 			}
 			if err != nil {

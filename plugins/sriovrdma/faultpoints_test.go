@@ -17,14 +17,10 @@ func TestFaultPointsMatchTheCode(t *testing.T) {
 		defer mu.Unlock()
 		hit = append(hit, p)
 	}
-	p := n.newPod("pod-a")
-	conf := n.conf(0, nil)
-	n.mustAdd(p, conf)
-	if err := n.del(p, conf); err != nil {
-		t.Fatal(err)
-	}
+	p, conf := n.attached("pod-a", 0, nil)
+	n.mustDel(p, conf)
 	// The rollback point is reached only by a failing ADD.
-	n.inj.reset(0, "link-move vf0 net1")
+	n.inj.reset("link-move vf0 net1")
 	if _, err := n.add(n.newPod("pod-b"), conf); err == nil {
 		t.Fatal("ADD with a failing move succeeded")
 	}

@@ -3,29 +3,23 @@ package sriovrdma
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/containernetworking/cni/pkg/skel"
-	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/plugins/pkg/ns"
-	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/sriov-rdma/sriov-rdma/pkg/config"
 	"github.com/sriov-rdma/sriov-rdma/pkg/confine"
 	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
+	"github.com/sriov-rdma/sriov-rdma/pkg/netnstest"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci"
 	"github.com/sriov-rdma/sriov-rdma/pkg/pci/fixture"
-	"github.com/sriov-rdma/sriov-rdma/pkg/vf"
 	"github.com/sriov-rdma/sriov-rdma/pkg/vf/vftest"
 )
 
@@ -78,8 +72,8 @@ func newNode(t *testing.T, o nodeOpts) *node {
 		o.driver = vftest.Full
 	}
 	n := &node{t: t, inj: &injector{}, driver: o.driver}
-	n.host = newNS(t)
-	n.fabric = newNS(t)
+	n.host = netnstest.New(t)
+	n.fabric = netnstest.New(t)
 	n.sys = t.TempDir()
 	n.stateDir = filepath.Join(t.TempDir(), "state")
 	n.lockDir = filepath.Join(t.TempDir(), "locks")
@@ -111,13 +105,7 @@ func newNode(t *testing.T, o nodeOpts) *node {
 	}
 	n.vfs = vftest.New()
 	n.vfs.AddPF("pf0", o.driver, o.vfs)
-	n.vfs.FailAt = func(call string) error {
-		if strings.HasPrefix(call, "get ") {
-			return nil
-		}
-		return n.inj.hit("vf " + call)
-	}
-	n.rdma = newFakeRDMA(n.host, n.inj)
+	n.rdma = newFakeRDMA(n.host)
 	for i := 0; i < o.vfs; i++ {
 		if o.hwRDMA {
 			n.rdma.addHW(fmt.Sprintf("mlx5_%d", i))
@@ -128,14 +116,14 @@ func newNode(t *testing.T, o nodeOpts) *node {
 			}
 		}
 	}
-	n.ipam = newFakeIPAM(n.inj)
+	n.ipam = newFakeIPAM()
 	n.p = &Plugin{
 		Devices: pci.Sysfs{Root: n.sys},
 		VFs:     n.vfs,
-		Links:   faultyLinks{netdev.Kernel{}, n.inj},
+		Links:   netdev.Kernel{},
 		RDMA:    n.rdma,
 		IPAM:    n.ipam,
-		Addr:    faultyAddr{kernelAddressing{}, n.inj},
+		Addr:    kernelAddressing{},
 		BootID:  func() (string, error) { return "boot-1", nil },
 		Now:     time.Now,
 		// The node's own temp directories are widened into the roots, as a
@@ -147,23 +135,7 @@ func newNode(t *testing.T, o nodeOpts) *node {
 		Stdout:    &n.stdout,
 		Stderr:    &bytes.Buffer{},
 	}
-	return n
-}
-
-func newNS(t *testing.T) ns.NetNS {
-	t.Helper()
-	n, err := testutils.NewNS()
-	if err != nil {
-		t.Fatalf("new netns: %v", err)
-	}
-	path := n.Path()
-	t.Cleanup(func() {
-		// testutils.UnmountNS answers EBUSY here while the kernel still
-		// references the mount; a lazy unmount always lets the file go.
-		_ = n.Close()
-		_ = unix.Unmount(path, unix.MNT_DETACH)
-		_ = os.Remove(path)
-	})
+	n.withFaults(n.inj)
 	return n
 }
 
@@ -224,156 +196,7 @@ type pod struct {
 }
 
 func (n *node) newPod(id string) *pod {
-	return &pod{ns: newNS(n.t), id: id, ifname: "net1"}
-}
-
-func (n *node) args(p *pod, conf []byte) *skel.CmdArgs {
-	return &skel.CmdArgs{
-		ContainerID: p.id,
-		Netns:       p.ns.Path(),
-		IfName:      p.ifname,
-		Args:        "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + p.id,
-		Path:        "/nonexistent",
-		StdinData:   conf,
-	}
-}
-
-// inHost runs a verb on a thread inside the node's host namespace, as the
-// runtime would run the plugin on the node.
-func (n *node) inHost(f func() error) error {
-	var verbErr error
-	if err := n.host.Do(func(ns.NetNS) error {
-		defer func() {
-			if r := recover(); r != nil {
-				if _, ok := r.(crash); !ok {
-					panic(r)
-				}
-				verbErr = errCrashed
-			}
-		}()
-		verbErr = f()
-		return nil
-	}); err != nil {
-		n.t.Fatalf("enter host netns: %v", err)
-	}
-	return verbErr
-}
-
-func (n *node) add(p *pod, conf []byte) (*current.Result, error) {
-	n.stdout.Reset()
-	if err := n.inHost(func() error { return n.p.Add(n.args(p, conf)) }); err != nil {
-		return nil, err
-	}
-	res := &current.Result{}
-	if err := json.Unmarshal(n.stdout.Bytes(), res); err != nil {
-		n.t.Fatalf("ADD printed no result: %v: %q", err, n.stdout.String())
-	}
-	return res, nil
-}
-
-func (n *node) mustAdd(p *pod, conf []byte) *current.Result {
-	n.t.Helper()
-	res, err := n.add(p, conf)
-	if err != nil {
-		n.t.Fatalf("ADD %s: %v", p.id, err)
-	}
-	return res
-}
-
-func (n *node) del(p *pod, conf []byte) error {
-	return n.inHost(func() error { return n.p.Del(n.args(p, conf)) })
-}
-
-func (n *node) check(p *pod, conf []byte, prev *current.Result) error {
-	var c map[string]any
-	if err := json.Unmarshal(conf, &c); err != nil {
-		n.t.Fatal(err)
-	}
-	c["prevResult"] = prev
-	b, _ := json.Marshal(c)
-	return n.inHost(func() error { return n.p.Check(n.args(p, b)) })
-}
-
-func (n *node) gc(conf []byte, valid ...*pod) error {
-	var c map[string]any
-	if err := json.Unmarshal(conf, &c); err != nil {
-		n.t.Fatal(err)
-	}
-	var va []map[string]string
-	for _, p := range valid {
-		va = append(va, map[string]string{"containerID": p.id, "ifname": p.ifname})
-	}
-	if va != nil {
-		c["cni.dev/valid-attachments"] = va
-	}
-	b, _ := json.Marshal(c)
-	return n.inHost(func() error { return n.p.GC(&skel.CmdArgs{StdinData: b, Path: "/nonexistent"}) })
-}
-
-// linkState is what a user sees of a netdev.
-type linkState struct {
-	Index int
-	MAC   string
-	MTU   int
-	Up    bool
-}
-
-func links(t *testing.T, in ns.NetNS) map[string]linkState {
-	t.Helper()
-	out := map[string]linkState{}
-	err := in.Do(func(ns.NetNS) error {
-		ls, err := netlink.LinkList()
-		for _, l := range ls {
-			a := l.Attrs()
-			out[a.Name] = linkState{a.Index, a.HardwareAddr.String(), a.MTU, a.Flags&1 != 0}
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatalf("list links: %v", err)
-	}
-	return out
-}
-
-// snapshot is everything of the node that ADD may change.
-type snapshot struct {
-	Host  map[string]linkState
-	VFs   []vf.State
-	RDMA  string
-	IPs   map[string]string
-	State []string
-}
-
-func (n *node) snapshot() snapshot {
-	s := snapshot{Host: links(n.t, n.host), RDMA: n.rdma.dump(), IPs: n.ipam.allocated()}
-	for i := range n.pf.VFs {
-		s.VFs = append(s.VFs, n.vfs.State("pf0", i))
-	}
-	for _, dir := range []string{n.stateDir, n.lockDir} {
-		_ = filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
-			if err == nil && !info.IsDir() {
-				rel, _ := filepath.Rel(filepath.Dir(dir), path)
-				s.State = append(s.State, rel)
-			}
-			return nil
-		})
-	}
-	sort.Strings(s.State)
-	return s
-}
-
-func (s snapshot) diff(o snapshot) string {
-	a, _ := json.MarshalIndent(s, "", " ")
-	b, _ := json.MarshalIndent(o, "", " ")
-	if string(a) == string(b) {
-		return ""
-	}
-	return fmt.Sprintf("before:\n%s\nafter:\n%s", a, b)
-}
-
-func (n *node) logText() string {
-	b, _ := os.ReadFile(n.logFile)
-	return string(b)
+	return &pod{ns: netnstest.New(n.t), id: id, ifname: "net1"}
 }
 
 // deleteNS does what `ip netns del` does: the pinning mount and file go,
@@ -399,8 +222,12 @@ func deleteNS(t *testing.T, n ns.NetNS) {
 	}
 }
 
-// crash is what a fault point panics with in tests: the verb stops there
-// as a SIGKILL would stop it.
-type crash struct{}
-
-var errCrashed = errors.New("crashed at a fault point")
+func inLink(in ns.NetNS, name string, f func(netlink.Link) error) error {
+	return in.Do(func(ns.NetNS) error {
+		l, err := netlink.LinkByName(name)
+		if err != nil {
+			return err
+		}
+		return f(l)
+	})
+}

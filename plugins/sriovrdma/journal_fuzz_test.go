@@ -150,9 +150,7 @@ func TestDelCorruptJournalRestoresFromPCI(t *testing.T) {
 			if err := os.WriteFile(path, tc.cut(journal), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if err := n.del(p, conf); err != nil {
-				t.Fatalf("DEL: %v", err)
-			}
+			n.mustDel(p, conf)
 			if l := links(t, p.ns); len(l) != 1 {
 				t.Errorf("the VF netdev stayed in the pod: %v", l)
 			}
@@ -186,9 +184,7 @@ func TestDelJournalWithInvalidDeviceID(t *testing.T) {
 			if err := os.WriteFile(path, []byte(j), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if err := n.del(p, conf); err != nil {
-				t.Fatalf("DEL: %v", err)
-			}
+			n.mustDel(p, conf)
 			if l := links(t, p.ns); len(l) != 1 {
 				t.Errorf("the VF netdev stayed in the pod: %v", l)
 			}

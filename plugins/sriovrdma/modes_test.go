@@ -41,41 +41,19 @@ func TestUserspaceVF(t *testing.T) {
 	if err := n.check(p, conf, res); err != nil {
 		t.Errorf("CHECK: %v", err)
 	}
-	if err := n.del(p, conf); err != nil {
-		t.Fatalf("DEL: %v", err)
-	}
-	if d := before.diff(n.snapshot()); d != "" {
-		t.Errorf("DEL did not restore the node:\n%s", d)
-	}
+	n.mustDel(p, conf)
+	n.sameAs(before, "DEL did not restore the node")
 	if err := n.del(p, conf); err != nil {
 		t.Errorf("second DEL: %v", err)
 	}
 }
 
 func TestUserspaceVFRefusals(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		driver vftest.Driver
-		extra  map[string]any
-		code   uint
-		want   string
-	}{
-		{"rdma required", vftest.Full, map[string]any{"rdma": "required"}, CodeRDMAUnavailable, "no kernel RDMA device"},
-		{"mac without PF support", vftest.Driver{Name: "veth", NoVFInfo: true}, map[string]any{"mac": "02:00:00:00:00:d1"}, types.ErrUnsupportedField, "nothing can set its MAC"},
-		{"guid", vftest.Full, map[string]any{"guid": "02:00:00:00:00:00:00:01"}, types.ErrUnsupportedField, "vfio-pci"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			n := newNode(t, nodeOpts{vfs: 1, userspace: []int{0}, driver: tc.driver})
-			before := n.snapshot()
-			_, err := n.add(n.newPod("dpdk"), n.conf(0, tc.extra))
-			if err == nil || cniCode(t, err) != tc.code || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("ADD = %v, want code %d saying %q", err, tc.code, tc.want)
-			}
-			if d := before.diff(n.snapshot()); d != "" {
-				t.Errorf("refused ADD changed the node:\n%s", d)
-			}
-		})
-	}
+	refusals(t, nodeOpts{userspace: []int{0}}, "dpdk", []refusal{
+		{"rdma required", vftest.Full, map[string]any{"rdma": "required"}, CodeRDMAUnavailable, []string{"no kernel RDMA device"}},
+		{"mac without PF support", vftest.Driver{Name: "veth", NoVFInfo: true}, map[string]any{"mac": "02:00:00:00:00:d1"}, types.ErrUnsupportedField, []string{"nothing can set its MAC"}},
+		{"guid", vftest.Full, map[string]any{"guid": "02:00:00:00:00:00:00:01"}, types.ErrUnsupportedField, []string{"vfio-pci"}},
+	})
 }
 
 // An InfiniBand VF takes a GUID through the PF, applied by rebinding the
@@ -83,9 +61,7 @@ func TestUserspaceVFRefusals(t *testing.T) {
 // none) and rebinds again.
 func TestInfiniBandGUID(t *testing.T) {
 	n := newNode(t, nodeOpts{vfs: 1, ib: true, hwRDMA: true})
-	p := n.newPod("ib-pod")
-	conf := n.conf(0, map[string]any{"runtimeConfig": map[string]any{"infinibandGUID": "02:00:00:00:00:00:00:07"}, "link_state": "enable"})
-	n.mustAdd(p, conf)
+	p, conf := n.attached("ib-pod", 0, map[string]any{"runtimeConfig": map[string]any{"infinibandGUID": "02:00:00:00:00:00:00:07"}, "link_state": "enable"})
 	if got := n.vfs.GUID("pf0", 0); got != "02:00:00:00:00:00:00:07" {
 		t.Errorf("VF GUID = %q", got)
 	}
@@ -101,9 +77,7 @@ func TestInfiniBandGUID(t *testing.T) {
 	if err := os.Remove(filepath.Join(drv, "bind")); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.del(p, conf); err != nil {
-		t.Fatalf("DEL: %v", err)
-	}
+	n.mustDel(p, conf)
 	if got := n.vfs.GUID("pf0", 0); got != vf.UnsetGUID().String() {
 		t.Errorf("VF GUID after DEL = %q, want the unset value", got)
 	}
@@ -132,14 +106,7 @@ func TestInfiniBandRefusals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newNode(t, nodeOpts{vfs: 1, ib: true})
-			before := n.snapshot()
-			_, err := n.add(n.newPod("ib-pod"), n.conf(0, tc.extra))
-			if err == nil || cniCode(t, err) != types.ErrUnsupportedField || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("ADD = %v, want code 2 saying %q", err, tc.want)
-			}
-			if d := before.diff(n.snapshot()); d != "" {
-				t.Errorf("refused ADD changed the node:\n%s", d)
-			}
+			n.refusedAdd(n.newPod("ib-pod"), n.conf(0, tc.extra), types.ErrUnsupportedField, tc.want)
 		})
 	}
 	// A GUID on an Ethernet VF is a mistake too.

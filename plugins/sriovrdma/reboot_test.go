@@ -80,28 +80,6 @@ func bootID(id string) func() (string, error) {
 	return func() (string, error) { return id, nil }
 }
 
-// changeCalls is what the plugin did to devices: link and RDMA changes (the
-// injector's log) and PF-side sets (the VF fake's log, reads left out).
-func (n *node) changeCalls() []string {
-	var out []string
-	for _, c := range n.inj.log() {
-		if !strings.HasPrefix(c, "ipam-") {
-			out = append(out, c)
-		}
-	}
-	for _, c := range n.vfs.Calls() {
-		if !strings.HasPrefix(c, "get ") {
-			out = append(out, "vf "+c)
-		}
-	}
-	return out
-}
-
-func (n *node) resetCalls() {
-	n.inj.reset(0, "")
-	n.vfs.ResetCalls()
-}
-
 // After a reboot the journal's originals describe a device the reboot
 // already reset: DEL releases the address with the IPAM config recorded at
 // ADD, leaves the device alone and drops the journal.
@@ -215,28 +193,16 @@ func TestRebootNewOwnerKeepsVF(t *testing.T) {
 			if res.Interfaces[0].PciID != n.vfAddr(0) {
 				t.Fatalf("new pod got %s", res.Interfaces[0].PciID)
 			}
-			newLinks, newVF, newRDMA := links(t, neu.ns), n.vfs.State("pf0", 0), n.rdma.where("mlx5_0", neu.ns)
-			if newVF.VLAN != 9 || newRDMA != "pod" {
-				t.Fatalf("new pod's VF 0: VLAN %d, mlx5_0 in %s", newVF.VLAN, newRDMA)
+			liveNew := n.live(neu, 0)
+			if newRDMA := n.rdma.where("mlx5_0", neu.ns); liveNew.state.VLAN != 9 || newRDMA != "pod" {
+				t.Fatalf("new pod's VF 0: VLAN %d, mlx5_0 in %s", liveNew.state.VLAN, newRDMA)
 			}
-			newIP := n.ipam.allocated()["pod-new/net1"]
-			if newIP == "" {
+			if liveNew.ip == "" {
 				t.Fatal("new pod has no address")
 			}
 			unchanged := func(when string) {
 				t.Helper()
-				if got := links(t, neu.ns); !reflect.DeepEqual(got, newLinks) {
-					t.Errorf("%s: new pod's links changed: %v, were %v", when, got, newLinks)
-				}
-				if got := n.vfs.State("pf0", 0); got != newVF {
-					t.Errorf("%s: VF 0 reconfigured: %+v, was %+v", when, got, newVF)
-				}
-				if got := n.rdma.where("mlx5_0", neu.ns); got != "pod" {
-					t.Errorf("%s: mlx5_0 left the new pod: %s", when, got)
-				}
-				if got := n.ipam.allocated()["pod-new/net1"]; got != newIP {
-					t.Errorf("%s: new pod's address %q, was %q", when, got, newIP)
-				}
+				liveNew.unchanged(t, when)
 				if c := n.changeCalls(); len(c) != 0 {
 					t.Errorf("%s touched devices: %v", when, c)
 				}
@@ -287,9 +253,7 @@ func TestRebootNewOwnerKeepsVF(t *testing.T) {
 func TestGCAfterRebootCleansOldJournals(t *testing.T) {
 	n := newNode(t, nodeOpts{vfs: 2, hwRDMA: true})
 	ipamLog := recordIPAMConf(n)
-	a := n.newPod("pod-a")
-	addConf := n.conf(1, map[string]any{"vlan": 11, "ipam": map[string]any{"type": "fake", "recorded": "at-add"}})
-	n.mustAdd(a, addConf)
+	n.attached("pod-a", 1, map[string]any{"vlan": 11, "ipam": map[string]any{"type": "fake", "recorded": "at-add"}})
 	n.p.BootID = bootID("boot-2")
 	n.resetCalls()
 	vfState := n.vfs.State("pf0", 1)

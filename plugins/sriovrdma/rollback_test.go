@@ -6,6 +6,10 @@ import (
 	"testing"
 
 	"github.com/containernetworking/cni/pkg/types"
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
+
+	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
 )
 
 // TestAddFailureAtEveryStepLeavesHostAsBefore fails, in turn, each call
@@ -38,7 +42,7 @@ func TestAddFailureAtEveryStepLeavesHostAsBefore(t *testing.T) {
 			for i := 1; i <= total; i++ {
 				n := newNode(t, tc.opts)
 				before := n.snapshot()
-				n.inj.reset(0, calls[i-1])
+				n.inj.reset(calls[i-1])
 				p := n.newPod("pod")
 				_, err := n.add(p, n.conf(0, extra))
 				if err == nil {
@@ -56,5 +60,62 @@ func TestAddFailureAtEveryStepLeavesHostAsBefore(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// renamingLinks stands in for a kernel that names the moved netdev
+// otherwise than asked ("net%d" becomes "net0").
+type renamingLinks struct {
+	Links
+	as string
+}
+
+func (l renamingLinks) MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string) (netdev.Attrs, error) {
+	if newName == "net1" {
+		newName = l.as
+	}
+	return l.Links.MoveRename(from, name, to, newName)
+}
+
+// ADD knows the moved VF by the index the kernel reports, not by the name
+// it asked for: a name the kernel did not keep fails ADD, and the rollback
+// finds the VF by its index and brings it home.
+func TestRollbackFindsAVFTheKernelNamedOtherwise(t *testing.T) {
+	n := newNode(t, nodeOpts{vfs: 1})
+	n.p.Links = renamingLinks{n.p.Links, "net0"}
+	before := n.snapshot()
+	p := n.newPod("pod-a")
+	_, err := n.add(p, n.conf(0, map[string]any{"mtu": 1400}))
+	if err == nil || !strings.Contains(err.Error(), `"net0"`) {
+		t.Fatalf("ADD: %v, want a failure naming the name the kernel chose", err)
+	}
+	n.sameAs(before, "node after the rollback differs")
+	if got := links(t, p.ns); len(got) != 1 {
+		t.Errorf("pod netns still has %v", got)
+	}
+}
+
+// vanishingLinks loses the VF in the pod while ADD configures it.
+type vanishingLinks struct{ Links }
+
+func (l vanishingLinks) SetMTU(in ns.NetNS, name string, mtu int) error {
+	if err := inLink(in, name, func(k netlink.Link) error { return netlink.LinkDel(k) }); err != nil {
+		return err
+	}
+	return errors.New("set mtu: no such device")
+}
+
+// A rollback that cannot find a VF the journal says it moved never reports
+// success: the journal stays, and so does the VF's ownership, for DEL.
+func TestRollbackThatCannotFindTheVFKeepsTheJournal(t *testing.T) {
+	n := newNode(t, nodeOpts{vfs: 1})
+	n.p.Links = vanishingLinks{n.p.Links}
+	p := n.newPod("pod-a")
+	_, err := n.add(p, n.conf(0, map[string]any{"mtu": 1400}))
+	if err == nil || !strings.Contains(err.Error(), "rollback incomplete") {
+		t.Fatalf("ADD: %v, want an error saying the rollback is incomplete", err)
+	}
+	if !n.journalExists(p) {
+		t.Errorf("journal dropped although the VF was not found")
 	}
 }

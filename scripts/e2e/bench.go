@@ -1,35 +1,21 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"context"
+	"cmp"
 	"crypto/sha256"
-	"debug/elf"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
-
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 )
 
-// The bench mode is `make bench` (issue 6): the plugin's cost on the lane's
+// The bench mode is `make bench`: the plugin's cost on the lane's
 // real kernel, side by side with what it replaces and with the floor of the
 // work itself. scripts/bench.sh runs it twice: once on a PF with 8 VFs
 // (`bench vfcount`: ADD latency only) and once on a PF with 256 VFs (`bench
@@ -43,6 +29,15 @@ import (
 //	SRIOV_RDMA_BENCH_VFS=8 sriov-rdma-e2e -root R -work W bench vfcount -out DIR [-runs N]
 //	sriov-rdma-e2e -root R -work W bench full -out DIR -floor BIN [-ref FILE] [-micro FILE]
 //	    [-host-device BIN] [-copy FILE] [-since UNIX] [-runs N] [-rounds N] [-parallel N] [-settle D]
+//
+// This file is the mode: its flags, its two phases and where their results
+// go. The rest of it: bench_exec.go (one timed plugin exec, ADD+DEL
+// cycles), bench_pair.go (figure 3's two drivers taking turns),
+// bench_figures.go (the runs behind each figure), mover.go (netns moves
+// over netlink, the floor of the work), bench_syscalls.go (the strace
+// profile), bench_report.go (figures, targets and the step tables),
+// bench_gobench.go (`go test -bench` output), tables.go (rendering), and,
+// shared with the other harnesses, stats.go and pluginlog.go.
 
 // benchVFsEnv sets the bench node's VF count: the node is built before the
 // mode sees its arguments, so scripts/bench.sh says it in the environment.
@@ -139,7 +134,7 @@ func runBench(l *Lane, args []string) int {
 		return 1
 	}
 	if o.pair != "" {
-		b.pair = &benchPair{dir: o.pair, ctx: l.ctx, runs: o.runs, warm: o.warm}
+		b.pair = &pairing{dir: o.pair, ctx: l.ctx, runs: o.runs, warm: o.warm}
 		if o.phase == "full" {
 			b.pair.role = 1
 		}
@@ -168,7 +163,7 @@ func runBench(l *Lane, args []string) int {
 type bencher struct {
 	*Lane
 	o    benchOpts
-	pair *benchPair // nil: figure 3 runs alone
+	pair *pairing // nil: figure 3 runs alone
 	env  []string
 	seq  int
 	pods map[string]*pod
@@ -206,298 +201,8 @@ func (b *bencher) containerID(tag string) string {
 	return fmt.Sprintf("%x", sha256.Sum256(fmt.Appendf(nil, "bench/%s/%d", tag, b.seq)))
 }
 
-// benchRun is one process run: wall time from fork to reaped exit, and the
-// peak RSS the kernel reports for it and the children it waited for.
-type benchRun struct {
-	wall   time.Duration
-	maxRSS int64 // bytes
-	r      result
-}
-
-func (b *bencher) exec(env []string, stdin []byte, name string) benchRun {
-	ctx, cancel := context.WithTimeout(b.ctx, cmdTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name)
-	cmd.Env = append(slices.Clip(b.env), env...)
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	t := benchRun{wall: time.Since(start)}
-	t.r = result{cmdline: shellLine(env, name, nil), stdout: out.String(), stderr: errb.String()}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee) && ee.Exited():
-		t.r.code, t.r.err = ee.ExitCode(), err
-	default:
-		t.r.code, t.r.err = -1, err
-	}
-	if cmd.ProcessState != nil {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			t.maxRSS = ru.Maxrss * 1024 // KiB on Linux
-		}
-	}
-	return t
-}
-
-// cni execs a CNI plugin binary for one verb on pod p.
-func (b *bencher) cni(bin, verb string, stdin []byte, p *pod, cid string) benchRun {
-	return b.exec([]string{
-		"CNI_COMMAND=" + verb,
-		"CNI_CONTAINERID=" + cid,
-		"CNI_NETNS=" + p.netns,
-		"CNI_IFNAME=" + benchIfName,
-		"CNI_ARGS=" + fmt.Sprintf("IgnoreUnknown=1;K8S_POD_NAMESPACE=%s;K8S_POD_NAME=%s;K8S_POD_INFRA_CONTAINER_ID=%s", podNamespace, p.name, cid),
-		"CNI_PATH=" + b.cniPath,
-	}, stdin, bin)
-}
-
-// cycle is one ADD and its DEL of a fresh attachment on pod p. A failed ADD
-// is still followed by its DEL, as a runtime does, so the node stays clean.
-func (b *bencher) cycle(bin string, stdin []byte, p *pod, tag string) (add, del benchRun, cid string, err error) {
-	cid = b.containerID(tag)
-	add = b.cni(bin, "ADD", stdin, p, cid)
-	del = b.cni(bin, "DEL", stdin, p, cid)
-	switch {
-	case !add.r.ok():
-		err = fmt.Errorf("%s ADD: %s", filepath.Base(bin), add.r)
-	case !del.r.ok():
-		err = fmt.Errorf("%s DEL: %s", filepath.Base(bin), del.r)
-	}
-	return add, del, cid, err
-}
-
-// pause lets the kernel finish what the last run left it: a deleted netns
-// (host-device makes and drops a temporary one per verb) is torn down
-// later by the "netns" workqueue, under the RTNL lock every netlink request
-// of the next run waits for. Each run starts on a quiet kernel, so no
-// plugin pays for another's garbage.
-func (b *bencher) pause() {
-	select {
-	case <-time.After(b.o.settle):
-	case <-b.ctx.Done():
-		return
-	}
-	_ = poll(2*time.Second, func() error {
-		if netnsCleanupRunning() {
-			return errors.New("netns cleanup running")
-		}
-		return nil
-	})
-}
-
-// netnsCleanupRunning reports whether a kernel worker is running the netns
-// workqueue now: a busy kworker's comm ends in "+<workqueue>".
-func netnsCleanupRunning() bool {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return false
-	}
-	for _, e := range ents {
-		if e.Name()[0] < '0' || e.Name()[0] > '9' {
-			continue
-		}
-		comm, err := os.ReadFile("/proc/" + e.Name() + "/comm")
-		if err == nil && bytes.HasPrefix(comm, []byte("kworker/")) && bytes.HasSuffix(bytes.TrimSpace(comm), []byte("+netns")) {
-			return true
-		}
-	}
-	return false
-}
-
-// ourConf is the sriov-rdma netconf of network on VF v, logging its step
-// timings at info, the level a node runs at.
-func (b *bencher) ourConf(network string, v vfSpec, set map[string]any) ([]byte, error) {
-	c := b.netconf(network, "1.0.0", v, map[string]any{"logLevel": "info"})
-	for k, val := range set {
-		if val == nil {
-			delete(c, k)
-		} else {
-			c[k] = val
-		}
-	}
-	return json.Marshal(c)
-}
-
-// hostDeviceConf is host-device moving VF v's veth, with the same IPAM.
-func (b *bencher) hostDeviceConf(network string, v vfSpec) ([]byte, error) {
-	c := b.netconf(network, "1.0.0", v, nil)
-	return json.Marshal(map[string]any{
-		"cniVersion": "1.0.0", "name": network, "type": "host-device",
-		"device": v.netdev, "ipam": c["ipam"],
-	})
-}
-
-// ---- figure 3's measurement, run on both nodes -------------------------
-
-// benchVFCount is one node's ADD latency on its PF's last VF.
-type benchVFCount struct {
-	VFs   int       `json:"vfs"`
-	VF    int       `json:"vf"`
-	AddMS []float64 `json:"addMs"`
-}
-
-// addLatency times ADDs (each followed by its DEL) on the last VF of the PF:
-// the VF a resolver that walks virtfnN links would reach last.
-func (b *bencher) addLatency() (benchVFCount, error) {
-	v := b.vfs[b.nvfs-1]
-	res := benchVFCount{VFs: b.nvfs, VF: v.index}
-	conf, err := b.ourConf("bench-lat", v, nil)
-	if err != nil {
-		return res, err
-	}
-	p, err := b.pod("bench-lat")
-	if err != nil {
-		return res, err
-	}
-	if b.pair != nil {
-		if err := b.pair.ready(); err != nil {
-			return res, err
-		}
-	}
-	for i := -b.o.warm; i < b.o.runs; i++ {
-		turn := 2*(i+b.o.warm) + b.pairRole()
-		if b.pair != nil {
-			if err := b.pair.wait(turn); err != nil {
-				return res, err
-			}
-		}
-		add, _, _, err := b.cycle(b.plugin, conf, p, "lat")
-		if err != nil {
-			return res, err
-		}
-		if i >= 0 {
-			res.AddMS = append(res.AddMS, benchMS(add.wall))
-		}
-		b.pause()
-		if b.pair != nil {
-			if err := b.pair.pass(turn); err != nil {
-				return res, err
-			}
-		}
-	}
-	return res, nil
-}
-
-func (b *bencher) pairRole() int {
-	if b.pair == nil {
-		return 0
-	}
-	return b.pair.role
-}
-
-// benchPair lets figure 3's two drivers, each with its own node (a PF with
-// 8 VFs, one with 256), take turns: run k is the small PF's when k is even,
-// the big one's when odd. Interleaved, both see the same machine: other
-// work on it shifts both series alike instead of biasing the ratio.
-// Coordination is by files in a shared directory; a side that fails says so,
-// and the other stops waiting.
-type benchPair struct {
-	dir        string
-	ctx        context.Context
-	role       int // 0: small PF (vfcount), 1: big PF (full)
-	runs, warm int
-}
-
-const (
-	benchPairSetup = 3 * time.Minute  // the other node's set-up
-	benchPairTurn  = 60 * time.Second // one run of the other side
-)
-
-func (p *benchPair) path(name string, role int) string {
-	return filepath.Join(p.dir, fmt.Sprintf("%s-%d", name, role))
-}
-
-func (p *benchPair) write(file, content string) error {
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, file)
-}
-
-// fail tells the other side to stop waiting.
-func (p *benchPair) fail() { _ = p.write(p.path("failed", p.role), "failed\n") }
-
-func (p *benchPair) await(what string, timeout time.Duration, done func() (bool, error)) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := done()
-		if ok || err != nil {
-			return err
-		}
-		if _, err := os.Stat(p.path("failed", 1-p.role)); err == nil {
-			return fmt.Errorf("the other node's bench run failed while this one waited for %s", what)
-		}
-		if p.ctx.Err() != nil {
-			return p.ctx.Err()
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the other node's bench run did not reach %s within %s", what, timeout)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// ready says this side's node is up and waits for the other's, which must
-// run the same number of turns.
-func (p *benchPair) ready() error {
-	if err := os.MkdirAll(p.dir, 0o755); err != nil {
-		return err
-	}
-	mine := fmt.Sprintf("%d %d\n", p.runs, p.warm)
-	if err := p.write(p.path("ready", p.role), mine); err != nil {
-		return err
-	}
-	return p.await("its node set-up", benchPairSetup, func() (bool, error) {
-		theirs, err := os.ReadFile(p.path("ready", 1-p.role))
-		if errors.Is(err, os.ErrNotExist) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		if string(theirs) != mine {
-			return false, fmt.Errorf("the other node runs %q (runs warm-ups), this one %q", strings.TrimSpace(string(theirs)), strings.TrimSpace(mine))
-		}
-		return true, nil
-	})
-}
-
-// turn is the run whose turn it is: 0 before anyone has passed.
-func (p *benchPair) turn() int {
-	b, err := os.ReadFile(filepath.Join(p.dir, "turn"))
-	if err != nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return n
-}
-
-func (p *benchPair) wait(turn int) error {
-	return p.await(fmt.Sprintf("run %d", turn), benchPairTurn, func() (bool, error) { return p.turn() == turn, nil })
-}
-
-func (p *benchPair) pass(turn int) error {
-	return p.write(filepath.Join(p.dir, "turn"), strconv.Itoa(turn+1)+"\n")
-}
-
-// result waits for the other side's figure 3 results.
-func (p *benchPair) result(file string, v any) error {
-	return p.await("its results", benchPairTurn, func() (bool, error) {
-		if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
-			return false, nil
-		} else if err != nil {
-			return false, err
-		}
-		return true, benchReadJSON(file, v)
-	})
-}
-
+// vfCount is the small PF's run: figure 3's ADD latency only, written for
+// the full run to read back.
 func (b *bencher) vfCount() error {
 	fmt.Printf("bench: ADD latency on VF %d of a PF with %d VFs, %d runs\n", b.nvfs-1, b.nvfs, b.o.runs)
 	res, err := b.addLatency()
@@ -505,54 +210,21 @@ func (b *bencher) vfCount() error {
 		return err
 	}
 	file := filepath.Join(b.o.out, fmt.Sprintf("vfs%d.json", b.nvfs))
-	if err := benchWriteJSON(file, res); err != nil {
+	if err := writeJSON(file, res); err != nil {
 		return err
 	}
 	if err := b.keepLogs(); err != nil {
 		return err
 	}
-	d := benchFromMS(res.AddMS)
-	fmt.Printf("bench: ADD p50 %s, p90 %s -> %s\n", benchFmtMS(d.p50()), benchFmtMS(d.p90()), file)
+	d := fromMillis(res.AddMS)
+	fmt.Printf("bench: ADD p50 %s, p90 %s -> %s\n", fmtMS(d.p50()), fmtMS(d.p90()), file)
 	return nil
 }
 
-// ---- the full run --------------------------------------------------------
-
-// benchCycles is figure 1's series of one plugin.
-type benchCycles struct {
-	add, del, cycle benchDist
-	rss             []int64
-	cids            map[string]time.Duration // ADD container ID -> wall
-	delWall         map[string]time.Duration
-}
-
-func newBenchCycles() *benchCycles {
-	return &benchCycles{cids: map[string]time.Duration{}, delWall: map[string]time.Duration{}}
-}
-
-func (c *benchCycles) record(add, del benchRun, cid string) {
-	c.add = append(c.add, add.wall)
-	c.del = append(c.del, del.wall)
-	c.cycle = append(c.cycle, add.wall+del.wall)
-	c.rss = append(c.rss, add.maxRSS)
-	c.cids[cid] = add.wall
-	c.delWall[cid] = del.wall
-}
-
-type benchFloor struct {
-	exec, version, ipam, moveIn, moveOut benchDist
-	ipamRSS                              []int64
-}
-
-type benchPar struct {
-	n                                    int
-	serialAdd, serialDel, parAdd, parDel benchDist
-	serialMoves, parMoves                benchDist         // the same VFs' netdevs moved into the pods, bare
-	kind                                 map[string]string // container ID -> "serial" / "parallel"
-}
-
+// full is the big PF's run: every figure, with figure 3's small PF read
+// back from -ref; it returns how many targets were missed.
 func (b *bencher) full() (int, error) {
-	rep := newBenchReport(b.o.runs)
+	rep := newReport(b.o.runs)
 	if b.o.floor == "" {
 		return 0, errors.New("bench full: -floor is required (scripts/bench.sh builds it)")
 	}
@@ -568,10 +240,10 @@ func (b *bencher) full() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var small *benchVFCount
+	var small *addLatencies
 	if b.o.ref != "" {
-		var r benchVFCount
-		read := func() error { return benchReadJSON(b.o.ref, &r) }
+		var r addLatencies
+		read := func() error { return readJSON(b.o.ref, &r) }
 		if b.pair != nil {
 			read = func() error { return b.pair.result(b.o.ref, &r) }
 		}
@@ -596,7 +268,7 @@ func (b *bencher) full() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var sys *benchTable
+	var sys *table
 	if strace, err := exec.LookPath("strace"); err == nil {
 		fmt.Printf("bench: [6] syscalls of one ADD and one DEL under strace (not timed)\n")
 		if sys, err = b.syscalls(strace); err != nil {
@@ -610,11 +282,11 @@ func (b *bencher) full() (int, error) {
 	}
 
 	// The records the plugin logged: figure 6.
-	cycleRecs, err := readBenchRecords(b.logFile("bench-cycle"))
+	cycleRecs, err := readLog(b.logFile("bench-cycle"))
 	if err != nil {
 		return 0, err
 	}
-	parRecs, err := readBenchRecords(b.logFile("bench-par"))
+	parRecs, err := readLog(b.logFile("bench-par"))
 	if err != nil {
 		return 0, err
 	}
@@ -635,29 +307,35 @@ func (b *bencher) full() (int, error) {
 		shown = append(slices.Clip(left[:3]), fmt.Sprintf("and %d more", len(left)-3))
 	}
 	rep.check("-", "the node as it began (VFs home, no journal, lock, address or netns left)",
-		benchOr(strings.Join(shown, "; "), "clean"), "clean", len(left) == 0)
+		cmp.Or(strings.Join(shown, "; "), "clean"), "clean", len(left) == 0)
 	if b.o.micro != "" {
 		if err := rep.microBench(b.o.micro); err != nil {
 			return 0, err
 		}
 	}
 
+	return rep.failed, b.publish(rep)
+}
+
+// publish prints the report and writes it out: bench.md, bench.txt and
+// results.json in -out, the markdown also to -copy.
+func (b *bencher) publish(rep *report) error {
 	md, txt := rep.markdown(), rep.text()
 	fmt.Println()
 	fmt.Print(txt)
 	files := map[string]string{"bench.md": md, "bench.txt": txt}
 	for name, s := range files {
 		if err := os.WriteFile(filepath.Join(b.o.out, name), []byte(s), 0o644); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	if err := benchWriteJSON(filepath.Join(b.o.out, "results.json"), rep.raw); err != nil {
-		return 0, err
+	if err := writeJSON(filepath.Join(b.o.out, "results.json"), rep.raw); err != nil {
+		return err
 	}
 	fmt.Printf("\nmarkdown table: %s\n", filepath.Join(b.o.out, "bench.md"))
 	if b.o.copyTo != "" {
 		if err := os.WriteFile(b.o.copyTo, []byte(md), 0o644); err != nil {
-			return 0, err
+			return err
 		}
 		fmt.Printf("for README's Performance section: %s\n", b.o.copyTo)
 	}
@@ -665,7 +343,7 @@ func (b *bencher) full() (int, error) {
 		fmt.Printf("make bench took %s\n", time.Since(time.Unix(b.o.since, 0)).Round(time.Second))
 	}
 	fmt.Printf("%d passed, %d failed\n", rep.passed, rep.failed)
-	return rep.failed, nil
+	return nil
 }
 
 // keepLogs copies the plugin's log files next to the tables: the raw
@@ -693,1100 +371,3 @@ func (b *bencher) keepLogs() error {
 
 // figure1 interleaves sriov-rdma and host-device cycles so both see the
 // same machine; each moves an odd VF's veth (down on the host, no RDMA)
-// with the same host-local config.
-func (b *bencher) figure1() (*benchCycles, *benchCycles, error) {
-	ov, hv := b.vfs[benchOursVF], b.vfs[benchHDVF]
-	oursConf, err := b.ourConf("bench-cycle", ov, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	hdConf, err := b.hostDeviceConf("bench-hd", hv)
-	if err != nil {
-		return nil, nil, err
-	}
-	po, err := b.pod("bench-ours")
-	if err != nil {
-		return nil, nil, err
-	}
-	ph, err := b.pod("bench-hd")
-	if err != nil {
-		return nil, nil, err
-	}
-	ours, hd := newBenchCycles(), newBenchCycles()
-	for i := -b.o.warm; i < b.o.runs; i++ {
-		add, del, cid, err := b.cycle(b.plugin, oursConf, po, "ours")
-		if err != nil {
-			return nil, nil, err
-		}
-		if i >= 0 {
-			ours.record(add, del, cid)
-		}
-		b.pause()
-		add, del, cid, err = b.cycle(b.o.hostDevice, hdConf, ph, "hd")
-		if err != nil {
-			return nil, nil, err
-		}
-		if i >= 0 {
-			hd.record(add, del, cid)
-		}
-		b.pause()
-		if b.ctx.Err() != nil {
-			return nil, nil, b.ctx.Err()
-		}
-	}
-	return ours, hd, nil
-}
-
-// floorRuns measures the work no plugin can skip: exec'ing a Go binary,
-// host-local's own ADD+DEL, and the kernel moving a veth into a pod netns
-// and back (netlink from this process: no exec, no lookup in the timing).
-func (b *bencher) floorRuns() (*benchFloor, error) {
-	ipamConf, err := b.ourConf("bench-ipam", b.vfs[benchMoveVF], nil)
-	if err != nil {
-		return nil, err
-	}
-	p, err := b.pod("bench-floor")
-	if err != nil {
-		return nil, err
-	}
-	mv, err := newBenchMover(p.netns)
-	if err != nil {
-		return nil, err
-	}
-	defer mv.close()
-	hostLocal := filepath.Join(b.root, ".tools", "bin", "host-local")
-	f := &benchFloor{}
-	netdev := b.vfs[benchMoveVF].netdev
-	for i := -b.o.warm; i < b.o.runs; i++ {
-		x := b.exec(nil, nil, b.o.floor)
-		if !x.r.ok() {
-			return nil, fmt.Errorf("exec-only binary: %s", x.r)
-		}
-		// VERSION touches neither the host nor the log: the plugin's own
-		// exec, runtime and package initialisation, and exit.
-		ver := b.exec([]string{"CNI_COMMAND=VERSION"}, []byte(`{"cniVersion":"1.0.0"}`), b.plugin)
-		if !ver.r.ok() {
-			return nil, fmt.Errorf("sriov-rdma VERSION: %s", ver.r)
-		}
-		add, del, _, err := b.cycle(hostLocal, ipamConf, p, "ipam")
-		if err != nil {
-			return nil, err
-		}
-		in, out, err := mv.roundTrip(netdev)
-		if err != nil {
-			return nil, err
-		}
-		if i >= 0 {
-			f.exec = append(f.exec, x.wall)
-			f.version = append(f.version, ver.wall)
-			f.ipam = append(f.ipam, add.wall+del.wall)
-			f.ipamRSS = append(f.ipamRSS, add.maxRSS)
-			f.moveIn = append(f.moveIn, in)
-			f.moveOut = append(f.moveOut, out)
-		}
-		b.pause()
-	}
-	return f, nil
-}
-
-// benchMover moves a netdev between the lane's host netns and a pod's over
-// netlink sockets opened in each.
-type benchMover struct {
-	host, pod netns.NsHandle
-	hh, ph    *netlink.Handle
-}
-
-func newBenchMover(podPath string) (*benchMover, error) {
-	m := &benchMover{host: -1, pod: -1}
-	var err error
-	// The driver's main thread never leaves the lane's host netns.
-	if m.host, err = netns.GetFromPath("/proc/self/ns/net"); err != nil {
-		return nil, err
-	}
-	if m.pod, err = netns.GetFromPath(podPath); err != nil {
-		m.close()
-		return nil, err
-	}
-	if m.hh, err = netlink.NewHandleAt(m.host); err != nil {
-		m.close()
-		return nil, err
-	}
-	if m.ph, err = netlink.NewHandleAt(m.pod); err != nil {
-		m.close()
-		return nil, err
-	}
-	return m, nil
-}
-
-func (m *benchMover) close() {
-	for _, h := range []*netlink.Handle{m.hh, m.ph} {
-		if h != nil {
-			h.Close()
-		}
-	}
-	for _, n := range []netns.NsHandle{m.host, m.pod} {
-		if n >= 0 {
-			_ = n.Close()
-		}
-	}
-}
-
-// roundTrip moves netdev into the pod and back, timing each request only.
-func (m *benchMover) roundTrip(netdev string) (in, out time.Duration, err error) {
-	if in, err = m.move(netdev, true); err != nil {
-		return 0, 0, err
-	}
-	out, err = m.move(netdev, false)
-	return in, out, err
-}
-
-// move moves netdev into the pod (or home) and times the request alone.
-func (m *benchMover) move(netdev string, in bool) (time.Duration, error) {
-	from, to, where := m.hh, m.pod, "into the pod"
-	if !in {
-		from, to, where = m.ph, m.host, "home"
-	}
-	k, err := from.LinkByName(netdev)
-	if err != nil {
-		return 0, fmt.Errorf("find %s to move it %s: %w", netdev, where, err)
-	}
-	t := time.Now()
-	if err := from.LinkSetNsFd(k, int(to)); err != nil {
-		return 0, fmt.Errorf("move %s %s: %w", netdev, where, err)
-	}
-	return time.Since(t), nil
-}
-
-// bareMoves moves each VF's netdev into its pod, one after the other or all
-// at once, times the batch, and brings them home untimed: the kernel's own
-// ceiling for figure 4, whose moves all take the RTNL lock.
-func bareMoves(movers []*benchMover, netdevs []string, up []bool, parallel bool) (time.Duration, error) {
-	errs := make([]error, len(movers))
-	var wall time.Duration
-	if parallel {
-		var wg sync.WaitGroup
-		gate := make(chan struct{})
-		for i, m := range movers {
-			wg.Go(func() {
-				<-gate
-				_, errs[i] = m.move(netdevs[i], true)
-			})
-		}
-		start := time.Now()
-		close(gate)
-		wg.Wait()
-		wall = time.Since(start)
-	} else {
-		start := time.Now()
-		for i, m := range movers {
-			if _, errs[i] = m.move(netdevs[i], true); errs[i] != nil {
-				break
-			}
-		}
-		wall = time.Since(start)
-	}
-	for i, m := range movers {
-		if errs[i] == nil {
-			_, errs[i] = m.move(netdevs[i], false)
-		}
-		if errs[i] == nil && up[i] {
-			// A move takes the link down; the node's baseline has it up.
-			errs[i] = m.hh.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Name: netdevs[i]}})
-		}
-	}
-	return wall, errors.Join(errs...)
-}
-
-// rssAlone is ADD's peak RSS without an IPAM child, so the figure is the
-// plugin's own.
-func (b *bencher) rssAlone() ([]int64, error) {
-	conf, err := b.ourConf("bench-noipam", b.vfs[benchOursVF], map[string]any{"ipam": nil})
-	if err != nil {
-		return nil, err
-	}
-	p, err := b.pod("bench-ours")
-	if err != nil {
-		return nil, err
-	}
-	var rss []int64
-	for range 5 {
-		add, _, _, err := b.cycle(b.plugin, conf, p, "noipam")
-		if err != nil {
-			return nil, err
-		}
-		rss = append(rss, add.maxRSS)
-		b.pause()
-	}
-	return rss, nil
-}
-
-// figure4 runs rounds of n ADDs on n distinct VFs (one pod each) back to
-// back, their DELs back to back, then the same n ADDs all at once and their
-// DELs all at once.
-func (b *bencher) figure4() (*benchPar, error) {
-	n := b.o.parallel
-	pods := make([]*pod, n)
-	confs := make([][]byte, n)
-	for i := range n {
-		var err error
-		if pods[i], err = b.pod(fmt.Sprintf("bench-p%d", i)); err != nil {
-			return nil, err
-		}
-		if confs[i], err = b.ourConf("bench-par", b.vfs[benchParBase+i], nil); err != nil {
-			return nil, err
-		}
-	}
-	movers := make([]*benchMover, n)
-	netdevs := make([]string, n)
-	up := make([]bool, n)
-	defer func() {
-		for _, m := range movers {
-			if m != nil {
-				m.close()
-			}
-		}
-	}()
-	for i := range n {
-		var err error
-		if movers[i], err = newBenchMover(pods[i].netns); err != nil {
-			return nil, err
-		}
-		netdevs[i] = b.vfs[benchParBase+i].netdev
-		up[i] = b.baseline[netdevs[i]].up()
-	}
-	pr := &benchPar{n: n, kind: map[string]string{}}
-	for round := range b.o.rounds {
-		for _, parallel := range []bool{false, true} {
-			kind := map[bool]string{false: "serial", true: "parallel"}[parallel]
-			cids := make([]string, n)
-			for i := range cids {
-				cids[i] = b.containerID(kind)
-				pr.kind[cids[i]] = kind
-			}
-			add, addErr := b.batch("ADD", pods, confs, cids, parallel)
-			del, delErr := b.batch("DEL", pods, confs, cids, parallel)
-			if err := errors.Join(addErr, delErr); err != nil {
-				return nil, fmt.Errorf("round %d, %s: %w", round+1, kind, err)
-			}
-			b.pause()
-			moves, err := bareMoves(movers, netdevs, up, parallel)
-			if err != nil {
-				return nil, fmt.Errorf("round %d, %s bare moves: %w", round+1, kind, err)
-			}
-			if parallel {
-				pr.parAdd, pr.parDel = append(pr.parAdd, add), append(pr.parDel, del)
-				pr.parMoves = append(pr.parMoves, moves)
-			} else {
-				pr.serialAdd, pr.serialDel = append(pr.serialAdd, add), append(pr.serialDel, del)
-				pr.serialMoves = append(pr.serialMoves, moves)
-			}
-			b.pause()
-		}
-		if b.ctx.Err() != nil {
-			return nil, b.ctx.Err()
-		}
-	}
-	return pr, nil
-}
-
-// batch runs verb for every pod, one after the other or all at once, and
-// returns the wall time of the whole batch.
-func (b *bencher) batch(verb string, pods []*pod, confs [][]byte, cids []string, parallel bool) (time.Duration, error) {
-	outs := make([]benchRun, len(pods))
-	start := time.Now()
-	if parallel {
-		var wg sync.WaitGroup
-		gate := make(chan struct{})
-		for i := range pods {
-			wg.Go(func() {
-				<-gate
-				outs[i] = b.cni(b.plugin, verb, confs[i], pods[i], cids[i])
-			})
-		}
-		start = time.Now()
-		close(gate)
-		wg.Wait()
-	} else {
-		for i := range pods {
-			outs[i] = b.cni(b.plugin, verb, confs[i], pods[i], cids[i])
-		}
-	}
-	wall := time.Since(start)
-	var errs []error
-	for i, o := range outs {
-		if !o.r.ok() {
-			errs = append(errs, fmt.Errorf("%s on %s: %s", verb, pods[i].name, o.r))
-		}
-	}
-	if len(errs) > 0 {
-		return wall, fmt.Errorf("%d of %d failed, first: %w", len(errs), len(pods), errs[0])
-	}
-	return wall, nil
-}
-
-// ---- syscall profile -------------------------------------------------------
-
-// syscalls runs one ADD and one DEL of each plugin under strace and counts
-// what the step timings cannot show: processes, threads, namespace switches,
-// netlink sockets and requests (dumps apart), fsyncs.
-func (b *bencher) syscalls(strace string) (*benchTable, error) {
-	oursConf, err := b.ourConf("bench-strace", b.vfs[benchOursVF], map[string]any{"logFile": nil})
-	if err != nil {
-		return nil, err
-	}
-	hdConf, err := b.hostDeviceConf("bench-strace-hd", b.vfs[benchHDVF])
-	if err != nil {
-		return nil, err
-	}
-	p, err := b.pod("bench-strace")
-	if err != nil {
-		return nil, err
-	}
-	var cols []map[string]int
-	var keys []string
-	for _, pl := range []struct {
-		bin  string
-		conf []byte
-	}{{b.plugin, oursConf}, {b.o.hostDevice, hdConf}} {
-		cid := b.containerID("strace")
-		for _, verb := range []string{"ADD", "DEL"} {
-			file := filepath.Join(b.o.out, "strace", fmt.Sprintf("%s-%s.txt", filepath.Base(pl.bin), verb))
-			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-				return nil, err
-			}
-			r := b.straceCNI(strace, file, pl.bin, verb, pl.conf, p, cid)
-			if !r.ok() {
-				return nil, fmt.Errorf("%s %s under strace: %s", filepath.Base(pl.bin), verb, r)
-			}
-			f, err := os.Open(file)
-			if err != nil {
-				return nil, err
-			}
-			counts, order := countSyscalls(f)
-			_ = f.Close()
-			cols = append(cols, counts)
-			for _, k := range order {
-				if !slices.Contains(keys, k) {
-					keys = append(keys, k)
-				}
-			}
-		}
-		b.pause()
-	}
-	t := &benchTable{
-		title:  "Syscalls of one ADD and one DEL (strace -f, not timed)",
-		note:   "Processes and threads include the IPAM plugin each execs. Every netlink request on RTNETLINK waits for the kernel's RTNL lock, every setns is a thread switching namespace, every fsync a disk flush.",
-		header: []string{"", "sriov-rdma ADD", "sriov-rdma DEL", "host-device ADD", "host-device DEL"},
-	}
-	for _, k := range keys {
-		row := []string{k}
-		for _, c := range cols {
-			row = append(row, strconv.Itoa(c[k]))
-		}
-		t.rows = append(t.rows, row)
-	}
-	return t, nil
-}
-
-func (b *bencher) straceCNI(strace, out, bin, verb string, conf []byte, p *pod, cid string) result {
-	env := []string{
-		"CNI_COMMAND=" + verb,
-		"CNI_CONTAINERID=" + cid,
-		"CNI_NETNS=" + p.netns,
-		"CNI_IFNAME=" + benchIfName,
-		"CNI_ARGS=IgnoreUnknown=1",
-		"CNI_PATH=" + b.cniPath,
-	}
-	return b.run(env, conf, strace, "-f", "-qq", "-o", out,
-		"-e", "trace=execve,clone,clone3,setns,socket,sendto,sendmsg,fsync,fdatasync", bin)
-}
-
-var (
-	nlType     = regexp.MustCompile(`nlmsg_type=([A-Za-z0-9_]+)`)
-	sysRet     = regexp.MustCompile(`= (\d+)$`)
-	sysFD      = regexp.MustCompile(`^(?:sendto|sendmsg)\((\d+),`)
-	nlProtocol = regexp.MustCompile(`AF_NETLINK, [^,]+, ([A-Z_]+)`)
-)
-
-// rtnetlinkTypes names the request types strace prints as numbers when it
-// cannot tell a socket's protocol (it was opened in another netns).
-var rtnetlinkTypes = map[string]string{
-	"0x10": "RTM_NEWLINK", "0x11": "RTM_DELLINK", "0x12": "RTM_GETLINK", "0x13": "RTM_SETLINK",
-	"0x14": "RTM_NEWADDR", "0x15": "RTM_DELADDR", "0x16": "RTM_GETADDR",
-	"0x18": "RTM_NEWROUTE", "0x19": "RTM_DELROUTE", "0x1a": "RTM_GETROUTE",
-	"0x1c": "RTM_NEWNEIGH", "0x1d": "RTM_DELNEIGH", "0x1e": "RTM_GETNEIGH",
-	"0x58": "RTM_NEWNSID", "0x5a": "RTM_GETNSID",
-}
-
-// countSyscalls summarises an strace -f log: the rows of the syscall table,
-// in a fixed order first, then each netlink request type as seen.
-func countSyscalls(rd io.Reader) (map[string]int, []string) {
-	order := []string{"processes exec'd", "threads and processes started", "setns (namespace switches)",
-		"netlink sockets opened", "netlink requests", "  of which dumps", "fsync + fdatasync"}
-	c := map[string]int{}
-	proto := map[string]string{}   // socket fd -> netlink protocol (fd numbers may be reused: last wins)
-	pending := map[string]string{} // thread -> protocol of its unfinished socket()
-	sc := bufio.NewScanner(rd)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		tid, call, _ := strings.Cut(line, " ") // "TID call(args...) = ret"
-		call = strings.TrimSpace(call)
-		if rest, ok := strings.CutPrefix(call, "<... socket resumed>"); ok {
-			if m := sysRet.FindStringSubmatch(rest); m != nil && pending[tid] != "" {
-				proto[m[1]] = pending[tid]
-			}
-			delete(pending, tid)
-			continue
-		}
-		if strings.HasPrefix(call, "<...") {
-			continue // the rest of an interrupted call, already counted
-		}
-		name, _, _ := strings.Cut(call, "(")
-		switch name {
-		case "execve":
-			if strings.HasSuffix(call, "= 0") || strings.HasSuffix(call, "<unfinished ...>") {
-				c["processes exec'd"]++
-			}
-		case "clone", "clone3":
-			c["threads and processes started"]++
-		case "setns":
-			c["setns (namespace switches)"]++
-		case "socket":
-			m := nlProtocol.FindStringSubmatch(call)
-			if m == nil {
-				continue
-			}
-			c["netlink sockets opened"]++
-			if r := sysRet.FindStringSubmatch(call); r != nil {
-				proto[r[1]] = m[1]
-			} else {
-				pending[tid] = m[1]
-			}
-		case "sendto", "sendmsg":
-			m := nlType.FindStringSubmatch(call)
-			if m == nil {
-				continue
-			}
-			typ := m[1]
-			if named, ok := rtnetlinkTypes[typ]; ok {
-				if fd := sysFD.FindStringSubmatch(call); fd != nil && proto[fd[1]] == "NETLINK_ROUTE" {
-					typ = named
-				}
-			}
-			c["netlink requests"]++
-			key := "  " + typ
-			if strings.Contains(call, "NLM_F_DUMP") {
-				c["  of which dumps"]++
-				key += " (dump)"
-			}
-			if !slices.Contains(order, key) {
-				order = append(order, key)
-			}
-			c[key]++
-		case "fsync", "fdatasync":
-			c["fsync + fdatasync"]++
-		}
-	}
-	return c, order
-}
-
-// ---- the plugin's log records ----------------------------------------------
-
-// benchRecord is one verb's closing log record.
-type benchRecord struct {
-	Msg         string     `json:"msg"`
-	ContainerID string     `json:"containerID"`
-	Outcome     string     `json:"outcome"`
-	Total       string     `json:"total"`
-	Steps       benchSteps `json:"steps"`
-}
-
-type benchStep struct {
-	name string
-	d    time.Duration
-}
-
-// benchSteps keeps the order the plugin logged them in: the order ADD runs them.
-type benchSteps []benchStep
-
-func (s *benchSteps) UnmarshalJSON(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return fmt.Errorf("steps: not an object: %s", data)
-	}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		name, _ := t.(string)
-		var v string
-		if err := dec.Decode(&v); err != nil {
-			return fmt.Errorf("step %s: %w", name, err)
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("step %s: %w", name, err)
-		}
-		*s = append(*s, benchStep{name, d})
-	}
-	return nil
-}
-
-func (r benchRecord) total() time.Duration {
-	d, _ := time.ParseDuration(r.Total)
-	return d
-}
-
-// readBenchRecords returns the verb records of a log file (other records, such
-// as "PF reports no VF settings", are skipped).
-func readBenchRecords(file string) ([]benchRecord, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = f.Close() }()
-	return parseBenchRecords(f)
-}
-
-func parseBenchRecords(rd io.Reader) ([]benchRecord, error) {
-	var out []benchRecord
-	sc := bufio.NewScanner(rd)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		if !bytes.Contains(line, []byte(`"steps"`)) {
-			continue
-		}
-		var r benchRecord
-		if err := json.Unmarshal(line, &r); err != nil {
-			return nil, fmt.Errorf("log record: %w: %s", err, oneLine(string(line)))
-		}
-		out = append(out, r)
-	}
-	return out, sc.Err()
-}
-
-// selectBenchRecords returns the ok records of verb whose container ID keep accepts.
-func selectBenchRecords(rs []benchRecord, verb string, keep func(cid string) bool) []benchRecord {
-	var out []benchRecord
-	for _, r := range rs {
-		if r.Msg == verb && r.Outcome == "ok" && keep(r.ContainerID) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// benchStepNames is every step name in the order first seen.
-func benchStepNames(rs []benchRecord) []string {
-	var names []string
-	for _, r := range rs {
-		for _, s := range r.Steps {
-			if !slices.Contains(names, s.name) {
-				names = append(names, s.name)
-			}
-		}
-	}
-	return names
-}
-
-func benchStepDist(rs []benchRecord, name string) benchDist {
-	var d benchDist
-	for _, r := range rs {
-		for _, s := range r.Steps {
-			if s.name == name {
-				d = append(d, s.d)
-			}
-		}
-	}
-	return d
-}
-
-// ---- statistics ------------------------------------------------------------
-
-type benchDist []time.Duration
-
-// q is the q-quantile, interpolated between the two nearest samples.
-func (d benchDist) q(q float64) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	pos := q * float64(len(s)-1)
-	lo := int(pos)
-	if lo+1 >= len(s) {
-		return s[len(s)-1]
-	}
-	return s[lo] + time.Duration(math.Round((pos-float64(lo))*float64(s[lo+1]-s[lo])))
-}
-
-func (d benchDist) p50() time.Duration { return d.q(0.5) }
-func (d benchDist) p90() time.Duration { return d.q(0.9) }
-
-func benchMS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func benchFromMS(v []float64) benchDist {
-	d := make(benchDist, len(v))
-	for i, x := range v {
-		d[i] = time.Duration(x * float64(time.Millisecond))
-	}
-	return d
-}
-
-func benchFmtMS(d time.Duration) string {
-	switch {
-	case d >= 10*time.Millisecond:
-		return fmt.Sprintf("%.1f ms", benchMS(d))
-	default:
-		return fmt.Sprintf("%.2f ms", benchMS(d))
-	}
-}
-
-func benchFmtDist(d benchDist) string { return benchFmtMS(d.p50()) + " / " + benchFmtMS(d.p90()) }
-
-func benchMiB(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
-
-func benchOr(s, empty string) string {
-	if s == "" {
-		return empty
-	}
-	return s
-}
-
-// benchWriteJSON writes v whole or not at all: the other driver of figure
-// 3 reads the file as soon as it exists.
-func benchWriteJSON(file string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(file+".tmp", append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(file+".tmp", file)
-}
-
-func benchReadJSON(file string, v any) error {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
-}
-
-// ---- the report ------------------------------------------------------------
-
-// benchReport is the tables `make bench` prints and writes.
-type benchReport struct {
-	when           time.Time
-	load           string
-	runs           int
-	rows           [][]string // #, what, measured, target, result
-	stepTables     []benchTable
-	micro          *benchTable
-	passed, failed int
-	raw            map[string]any
-}
-
-type benchTable struct {
-	title  string
-	note   string
-	header []string
-	rows   [][]string
-}
-
-func newBenchReport(runs int) *benchReport {
-	return &benchReport{when: time.Now(), load: benchLoad(), runs: runs, raw: map[string]any{}}
-}
-
-func (r *benchReport) info(fig, what, measured string) {
-	r.rows = append(r.rows, []string{fig, what, measured, "", ""})
-}
-
-func (r *benchReport) check(fig, what, measured, target string, ok bool) {
-	verdict := "FAIL"
-	if ok {
-		verdict = "PASS"
-		r.passed++
-	} else {
-		r.failed++
-	}
-	r.rows = append(r.rows, []string{fig, what, measured, target, verdict})
-	r.raw["check "+fig+" "+what] = map[string]any{"measured": measured, "target": target, "result": verdict}
-}
-
-func (r *benchReport) skip(fig, what, why, target string) {
-	r.rows = append(r.rows, []string{fig, what, why, target, "SKIP"})
-}
-
-func (r *benchReport) figures(ours, hd *benchCycles, fl *benchFloor, big benchVFCount, small *benchVFCount, par *benchPar, alone []int64, plugin string) {
-	// 1
-	r.info("1", "ADD+DEL, sriov-rdma + host-local (p50 / p90)", benchFmtDist(ours.cycle))
-	r.info("1", "  of which ADD / DEL (p50)", benchFmtMS(ours.add.p50())+" / "+benchFmtMS(ours.del.p50()))
-	r.info("1", "ADD+DEL, host-device v1.10.0 + host-local (p50 / p90)", benchFmtDist(hd.cycle))
-	r.info("1", "  of which ADD / DEL (p50)", benchFmtMS(hd.add.p50())+" / "+benchFmtMS(hd.del.p50()))
-	ratio1 := benchMS(ours.cycle.p50()) / benchMS(hd.cycle.p50())
-	r.check("1", "sriov-rdma / host-device, ADD+DEL", fmt.Sprintf("%.2f", ratio1), "≤ 0.5", ratio1 <= 0.5)
-
-	// 2
-	floor := 2*fl.exec.p50() + fl.ipam.p50() + fl.moveIn.p50() + fl.moveOut.p50()
-	r.info("2", "exec-only static Go binary (p50 / p90)", benchFmtDist(fl.exec))
-	r.info("2", "  sriov-rdma VERSION: the same for our binary, its package init included", benchFmtDist(fl.version))
-	r.info("2", "host-local ADD+DEL (p50 / p90)", benchFmtDist(fl.ipam))
-	r.info("2", "netns move host→pod / pod→host, netlink (p50)", benchFmtMS(fl.moveIn.p50())+" / "+benchFmtMS(fl.moveOut.p50()))
-	r.info("2", "floor = 2 × exec-only + host-local ADD+DEL + 2 moves", benchFmtMS(floor))
-	ratio2 := benchMS(ours.cycle.p50()) / benchMS(floor)
-	r.check("2", "sriov-rdma ADD+DEL / floor", fmt.Sprintf("%.2f×", ratio2), "≤ 1.3×", ratio2 <= 1.3)
-
-	// 3
-	bigD := benchFromMS(big.AddMS)
-	if small == nil {
-		r.info("3", fmt.Sprintf("ADD, VF %d of a PF with %d VFs (p50 / p90)", big.VF, big.VFs), benchFmtDist(bigD))
-		r.skip("3", "ADD latency, big PF / small PF", "no small-PF run (-ref)", "≤ 1.1")
-	} else {
-		smallD := benchFromMS(small.AddMS)
-		r.info("3", fmt.Sprintf("ADD, VF %d of a PF with %d VFs (p50 / p90)", small.VF, small.VFs), benchFmtDist(smallD))
-		r.info("3", fmt.Sprintf("ADD, VF %d of a PF with %d VFs (p50 / p90)", big.VF, big.VFs), benchFmtDist(bigD))
-		ratio3 := benchMS(bigD.p50()) / benchMS(smallD.p50())
-		r.check("3", fmt.Sprintf("ADD latency, %d VFs / %d VFs", big.VFs, small.VFs), fmt.Sprintf("%.2f", ratio3), "≤ 1.1", ratio3 <= 1.1)
-		r.raw["vfs"+strconv.Itoa(small.VFs)] = small
-	}
-	r.raw["vfs"+strconv.Itoa(big.VFs)] = big
-
-	// 4
-	n := par.n
-	r.info("4", fmt.Sprintf("%d ADDs serial / parallel, wall (p50 of %d rounds)", n, len(par.parAdd)),
-		benchFmtMS(par.serialAdd.p50())+" / "+benchFmtMS(par.parAdd.p50()))
-	r.info("4", fmt.Sprintf("%d DELs serial / parallel, wall", n), benchFmtMS(par.serialDel.p50())+" / "+benchFmtMS(par.parDel.p50()))
-	ratio4 := benchMS(par.serialAdd.p50()) / benchMS(par.parAdd.p50())
-	r.check("4", "ADD throughput, parallel / serial", fmt.Sprintf("%.2f", ratio4), "≥ 1.5", ratio4 >= 1.5)
-	r.info("4", "DEL throughput, parallel / serial", fmt.Sprintf("%.2f", benchMS(par.serialDel.p50())/benchMS(par.parDel.p50())))
-	r.info("4", fmt.Sprintf("%d bare netns moves serial / parallel, wall (netlink, in-process)", n),
-		benchFmtMS(par.serialMoves.p50())+" / "+benchFmtMS(par.parMoves.p50()))
-	r.info("4", "  the kernel's ceiling for the ADD ratio: serial ADDs / parallel bare moves",
-		fmt.Sprintf("%.2f", benchMS(par.serialAdd.p50())/benchMS(par.parMoves.p50())))
-
-	// 5
-	peak := slices.Max(ours.rss)
-	r.check("5", "peak RSS of one ADD (plugin and the host-local it execs; max of runs)", benchMiB(peak), "≤ 25 MiB", peak <= 25<<20)
-	r.info("5", "  plugin alone (ADD without IPAM) / host-local alone", benchMiB(slices.Max(alone))+" / "+benchMiB(slices.Max(fl.ipamRSS)))
-	r.info("5", "  host-device ADD, with its host-local", benchMiB(slices.Max(hd.rss)))
-	size, stripped := benchBinaryInfo(plugin)
-	what := "binary size, bin/sriov-rdma (stripped)"
-	if !stripped {
-		what = "binary size, bin/sriov-rdma (NOT stripped: build with make build)"
-	}
-	r.check("5", what, benchMiB(size), "≤ 12 MiB", size <= 12<<20 && stripped)
-
-	r.raw["cycleMs"] = map[string]any{
-		"sriov-rdma":  map[string]float64{"p50": benchMS(ours.cycle.p50()), "p90": benchMS(ours.cycle.p90())},
-		"host-device": map[string]float64{"p50": benchMS(hd.cycle.p50()), "p90": benchMS(hd.cycle.p90())},
-		"floor":       benchMS(floor),
-	}
-}
-
-// benchBinaryInfo is a file's size and whether it carries no symbol table.
-func benchBinaryInfo(path string) (int64, bool) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return 0, false
-	}
-	f, err := elf.Open(path)
-	if err != nil {
-		return st.Size(), false
-	}
-	defer func() { _ = f.Close() }()
-	return st.Size(), f.Section(".symtab") == nil
-}
-
-// steps adds figure 6: where ADD's and DEL's time goes, from the plugin's own
-// records, next to the wall time the runtime side saw.
-func (r *benchReport) steps(cycleRecs, parRecs []benchRecord, ours *benchCycles, par *benchPar) {
-	inCycle := func(cid string) bool { _, ok := ours.cids[cid]; return ok }
-	adds := selectBenchRecords(cycleRecs, "ADD", inCycle)
-	dels := selectBenchRecords(cycleRecs, "DEL", inCycle)
-	serial := selectBenchRecords(parRecs, "ADD", func(cid string) bool { return par.kind[cid] == "serial" })
-	parallel := selectBenchRecords(parRecs, "ADD", func(cid string) bool { return par.kind[cid] == "parallel" })
-
-	addT := benchStepTable(adds, ours.cids, serial, parallel, par.n)
-	addT.title = "Where an ADD's time goes (figure 6)"
-	addT.note = fmt.Sprintf("From the plugin's own log records (logLevel info), %d ADDs of figure 1; "+
-		"the last two columns are the ADDs of figure 4, %d at a time on a node filling up, and all at once.",
-		len(adds), par.n)
-	delSerial := selectBenchRecords(parRecs, "DEL", func(cid string) bool { return par.kind[cid] == "serial" })
-	delParallel := selectBenchRecords(parRecs, "DEL", func(cid string) bool { return par.kind[cid] == "parallel" })
-	delT := benchStepTable(dels, ours.delWall, delSerial, delParallel, par.n)
-	delT.title = "Where a DEL's time goes"
-	delT.note = fmt.Sprintf("%d DELs of figure 1, and those of figure 4; restore includes the host-local DEL exec, which runs beside the device restore.", len(dels))
-	r.stepTables = append(r.stepTables, addT, delT)
-}
-
-// benchStepTable lists each step's p50 and p90, its share of the total, and
-// optionally the p50 of two other sets of records.
-func benchStepTable(rs []benchRecord, walls map[string]time.Duration, serial, parallel []benchRecord, n int) benchTable {
-	t := benchTable{header: []string{"step", "p50", "p90", "share"}}
-	extra := serial != nil || parallel != nil
-	if extra {
-		t.header = append(t.header, fmt.Sprintf("p50, %d serial", n), fmt.Sprintf("p50, %d parallel", n))
-	}
-	var totals, outside, wall, gaps benchDist
-	for _, rec := range rs {
-		tot := rec.total()
-		totals = append(totals, tot)
-		var sum time.Duration
-		for _, s := range rec.Steps {
-			sum += s.d
-		}
-		gaps = append(gaps, tot-sum)
-		if w, ok := walls[rec.ContainerID]; ok {
-			wall = append(wall, w)
-			outside = append(outside, w-tot)
-		}
-	}
-	tot50 := totals.p50()
-	share := func(d time.Duration) string {
-		if tot50 <= 0 {
-			return ""
-		}
-		return fmt.Sprintf("%.0f%%", 100*float64(d)/float64(tot50))
-	}
-	col := func(set []benchRecord, name string) string {
-		if len(set) == 0 {
-			return "–"
-		}
-		return benchFmtMS(benchStepDist(set, name).p50())
-	}
-	totalCol := func(set []benchRecord) string {
-		var d benchDist
-		for _, rec := range set {
-			d = append(d, rec.total())
-		}
-		if len(d) == 0 {
-			return "–"
-		}
-		return benchFmtMS(d.p50())
-	}
-	var sum50 time.Duration
-	for _, name := range benchStepNames(rs) {
-		d := benchStepDist(rs, name)
-		sum50 += d.p50()
-		row := []string{name, benchFmtMS(d.p50()), benchFmtMS(d.p90()), share(d.p50())}
-		if extra {
-			row = append(row, col(serial, name), col(parallel, name))
-		}
-		t.rows = append(t.rows, row)
-	}
-	add := func(name string, d benchDist, all bool) {
-		row := []string{name, benchFmtMS(d.p50()), benchFmtMS(d.p90()), share(d.p50())}
-		if extra {
-			if all {
-				row = append(row, totalCol(serial), totalCol(parallel))
-			} else {
-				row = append(row, "", "")
-			}
-		}
-		t.rows = append(t.rows, row)
-	}
-	row := []string{"Σ step p50s", benchFmtMS(sum50), "", share(sum50)}
-	if extra {
-		row = append(row, "", "")
-	}
-	t.rows = append(t.rows, row)
-	add("between steps (total − Σ steps: result printing, unmarked work)", gaps, false)
-	add("plugin total (its own clock)", totals, true)
-	add("exec, Go runtime start-up, log write, exit (wall − total)", outside, false)
-	add("wall, fork to reaped exit", wall, false)
-	return t
-}
-
-// benchLine is one line of `go test -bench` output.
-var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+([\d.]+) ns/op(?:\s+[\d.]+ MB/s)?(?:\s+(\d+) B/op)?(?:\s+(\d+) allocs/op)?`)
-
-type benchMicro struct {
-	pkg, name     string
-	ns            float64
-	bytes, allocs string
-}
-
-func parseBenchMicro(rd io.Reader) ([]benchMicro, error) {
-	var out []benchMicro
-	pkg := ""
-	sc := bufio.NewScanner(rd)
-	for sc.Scan() {
-		line := sc.Text()
-		if p, ok := strings.CutPrefix(line, "pkg: "); ok {
-			pkg = strings.TrimPrefix(p, "github.com/sriov-rdma/sriov-rdma/")
-			continue
-		}
-		m := benchLine.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		ns, err := strconv.ParseFloat(m[3], 64)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, benchMicro{pkg: pkg, name: m[1], ns: ns, bytes: m[4], allocs: m[5]})
-	}
-	return out, sc.Err()
-}
-
-func benchFmtNS(ns float64) string {
-	switch {
-	case ns >= 1e6:
-		return fmt.Sprintf("%.2f ms", ns/1e6)
-	case ns >= 1e3:
-		return fmt.Sprintf("%.1f µs", ns/1e3)
-	default:
-		return fmt.Sprintf("%.0f ns", ns)
-	}
-}
-
-func (r *benchReport) microBench(file string) error {
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = f.Close() }()
-	res, err := parseBenchMicro(f)
-	if err != nil {
-		return err
-	}
-	t := benchTable{
-		title:  "Go micro-benchmarks (`go test -run '^$' -bench . ./pkg/...`, no root)",
-		header: []string{"package", "benchmark", "time/op", "B/op", "allocs/op"},
-	}
-	byName := map[string]float64{}
-	for _, m := range res {
-		t.rows = append(t.rows, []string{m.pkg, m.name, benchFmtNS(m.ns), benchOr(m.bytes, "–"), benchOr(m.allocs, "–")})
-		byName[m.name] = m.ns
-	}
-	if a, b := byName["BenchmarkResolve8"], byName["BenchmarkResolve256"]; a > 0 && b > 0 {
-		t.note = fmt.Sprintf("Resolve, last VF of 256 / of 8: %.2f (O(1) in the VF count: about 1). "+
-			"JournalWrite is two fsyncs on TMPDIR's filesystem.", b/a)
-	}
-	r.micro = &t
-	return nil
-}
-
-// benchMachine says what the figures were measured on.
-func benchMachine() string {
-	var u unix.Utsname
-	kernel := "?"
-	if unix.Uname(&u) == nil {
-		kernel = unix.ByteSliceToString(u.Release[:])
-	}
-	model := ""
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				model = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	return fmt.Sprintf("Linux %s, %d × %s", kernel, runtime.NumCPU(), benchOr(model, "CPU"))
-}
-
-func (r *benchReport) preamble() string {
-	return fmt.Sprintf("`make bench`, %s, %s, load average %s at the start. Each figure is the p50 of %d runs (p90 where shown); "+
-		"every plugin is exec'd directly as a runtime does, VF netdevs are veth ends in the e2e lane's test node.",
-		r.when.Format("2006-01-02 15:04 MST"), benchMachine(), r.load, r.runs)
-}
-
-// benchLoad is the 1-minute load average: other work on the machine shows
-// up in every figure.
-func benchLoad() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
-		return f[0]
-	}
-	return "?"
-}
-
-func (r *benchReport) markdown() string {
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "## Performance\n\n%s\n\n", r.preamble())
-	benchMDTable(&sb, []string{"#", "figure", "measured", "target", "result"}, r.rows, true)
-	fmt.Fprintf(&sb, "\n%d passed, %d failed.\n", r.passed, r.failed)
-	tables := slices.Clone(r.stepTables)
-	if r.micro != nil {
-		tables = append(tables, *r.micro)
-	}
-	for _, t := range tables {
-		fmt.Fprintf(&sb, "\n### %s\n\n", t.title)
-		if t.note != "" {
-			fmt.Fprintf(&sb, "%s\n\n", t.note)
-		}
-		benchMDTable(&sb, t.header, t.rows, false)
-	}
-	return sb.String()
-}
-
-func benchMDTable(sb *strings.Builder, header []string, rows [][]string, boldChecks bool) {
-	esc := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
-	sb.WriteString("| " + strings.Join(header, " | ") + " |\n|")
-	for range header {
-		sb.WriteString("---|")
-	}
-	sb.WriteString("\n")
-	for _, row := range rows {
-		cells := make([]string, len(row))
-		for i, c := range row {
-			cells[i] = esc(c)
-			if rest, ok := strings.CutPrefix(cells[i], "  "); ok {
-				cells[i] = "&nbsp;&nbsp;" + rest // markdown drops leading blanks
-			}
-		}
-		if boldChecks && len(row) == 5 && row[4] != "" {
-			cells[1] = "**" + strings.TrimSpace(cells[1]) + "**"
-		}
-		sb.WriteString("| " + strings.Join(cells, " | ") + " |\n")
-	}
-}
-
-func (r *benchReport) text() string {
-	var sb strings.Builder
-	sb.WriteString(r.preamble() + "\n\n")
-	benchTextTable(&sb, []string{"#", "figure", "measured", "target", "result"}, r.rows)
-	tables := slices.Clone(r.stepTables)
-	if r.micro != nil {
-		tables = append(tables, *r.micro)
-	}
-	for _, t := range tables {
-		fmt.Fprintf(&sb, "\n%s\n", t.title)
-		if t.note != "" {
-			fmt.Fprintf(&sb, "%s\n", t.note)
-		}
-		benchTextTable(&sb, t.header, t.rows)
-	}
-	return sb.String()
-}
-
-func benchTextTable(sb *strings.Builder, header []string, rows [][]string) {
-	width := make([]int, len(header))
-	for _, row := range append([][]string{header}, rows...) {
-		for i, c := range row {
-			width[i] = max(width[i], len([]rune(c)))
-		}
-	}
-	line := func(row []string) {
-		var cells []string
-		for i, c := range row {
-			cells = append(cells, c+strings.Repeat(" ", width[i]-len([]rune(c))))
-		}
-		sb.WriteString(strings.TrimRight(strings.Join(cells, "  "), " ") + "\n")
-	}
-	line(header)
-	seps := make([]string, len(header))
-	for i := range seps {
-		seps[i] = strings.Repeat("-", width[i])
-	}
-	line(seps)
-	for _, row := range rows {
-		line(row)
-	}
-}

@@ -12,72 +12,14 @@ import (
 // The bench mode's arithmetic and parsing, which need no root: if these
 // break, `make bench` prints a plausible table of wrong numbers.
 
-func TestBenchDistQuantiles(t *testing.T) {
-	var d benchDist
-	for i := 10; i >= 1; i-- { // unsorted on purpose
-		d = append(d, time.Duration(i)*time.Millisecond)
-	}
-	if got, want := d.p50(), 5500*time.Microsecond; got != want {
-		t.Errorf("p50 of 1..10 ms = %v, want %v (between the two middle samples)", got, want)
-	}
-	if got, want := d.p90(), 9100*time.Microsecond; got != want {
-		t.Errorf("p90 of 1..10 ms = %v, want %v", got, want)
-	}
-	if d[0] != 10*time.Millisecond {
-		t.Error("a quantile sorted the caller's samples in place")
-	}
-	if got := (benchDist{}).p50(); got != 0 {
-		t.Errorf("p50 of nothing = %v, want 0", got)
-	}
-	if got := (benchDist{time.Second}).p90(); got != time.Second {
-		t.Errorf("p90 of one sample = %v, want the sample", got)
-	}
-}
-
-// Records as the plugin writes them (plugins/sriovrdma/run.go): slog JSON,
-// steps in the order they ran, durations as Go strings.
-const benchLog = `{"time":"2025-01-01T00:00:00Z","level":"INFO","msg":"PF reports no VF settings over netlink; PF-side work skipped","pf":"e2epf0"}
-{"time":"2025-01-01T00:00:00Z","level":"INFO","msg":"ADD","containerID":"c1","ifname":"net1","steps":{"parse":"250µs","resolve":"200µs","lock":"150µs","netdev-to-pod":"17ms","addresses":"1.4ms"},"total":"20ms","outcome":"ok"}
-{"time":"2025-01-01T00:00:01Z","level":"INFO","msg":"DEL","containerID":"c1","ifname":"net1","steps":{"parse":"260µs","lock":"440µs","restore":"30ms","journal":"360µs"},"total":"31.1ms","outcome":"ok"}
-{"time":"2025-01-01T00:00:02Z","level":"ERROR","msg":"ADD","containerID":"c2","ifname":"net1","steps":{"parse":"1ms"},"total":"1ms","outcome":"error","code":7,"error":"bad"}
-{"time":"2025-01-01T00:00:03Z","level":"INFO","msg":"ADD","containerID":"c3","ifname":"net1","steps":{"parse":"350µs","resolve":"200µs","lock":"150µs","netdev-to-pod":"19ms","addresses":"1.6ms","reclaim":"40µs"},"total":"22ms","outcome":"ok"}
-`
-
-func TestParseBenchRecords(t *testing.T) {
-	rs, err := parseBenchRecords(strings.NewReader(benchLog))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rs) != 4 {
-		t.Fatalf("parsed %d verb records, want 4 (the record without steps is not one)", len(rs))
-	}
-	adds := selectBenchRecords(rs, "ADD", func(string) bool { return true })
-	if len(adds) != 2 || adds[0].ContainerID != "c1" || adds[1].ContainerID != "c3" {
-		t.Fatalf("ok ADD records = %+v, want c1 and c3 (failed ADDs are not timings)", adds)
-	}
-	want := []string{"parse", "resolve", "lock", "netdev-to-pod", "addresses", "reclaim"}
-	if got := benchStepNames(adds); strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("step order = %v, want the order ADD ran them: %v", got, want)
-	}
-	if got := benchStepDist(adds, "parse"); len(got) != 2 || got[0] != 250*time.Microsecond {
-		t.Errorf("parse durations = %v", got)
-	}
-	if adds[0].total() != 20*time.Millisecond {
-		t.Errorf("total = %v, want 20ms", adds[0].total())
-	}
-	if _, err := parseBenchRecords(strings.NewReader(`{"msg":"ADD","steps":{"parse":"soon"}}`)); err == nil {
-		t.Error("a step duration that does not parse was accepted")
-	}
-}
-
 func TestBenchStepTable(t *testing.T) {
-	rs, err := parseBenchRecords(strings.NewReader(benchLog))
+	rs, err := parseLog(strings.NewReader(pluginLog))
 	if err != nil {
 		t.Fatal(err)
 	}
-	adds := selectBenchRecords(rs, "ADD", func(string) bool { return true })
+	adds := verbRecords(rs, "ADD", nil)
 	walls := map[string]time.Duration{"c1": 25 * time.Millisecond, "c3": 27 * time.Millisecond}
-	tab := benchStepTable(adds, walls, adds[:1], nil, 64)
+	tab := stepTable(adds, walls, adds[:1], nil, 64)
 	row := func(name string) []string {
 		for _, r := range tab.rows {
 			if r[0] == name {
@@ -87,13 +29,14 @@ func TestBenchStepTable(t *testing.T) {
 		t.Fatalf("no row %q in %v", name, tab.rows)
 		return nil
 	}
-	if r := row("netdev-to-pod"); r[1] != "18.0 ms" || r[3] != "86%" || r[4] != "17.0 ms" || r[5] != "–" {
-		t.Errorf("netdev-to-pod row = %v, want p50 18.0 ms, 86%% of the 21 ms total, 17.0 ms in the serial set, none in the empty one", r)
+	// Of two samples p50 is the lower one (nearest rank, stats.go).
+	if r := row("netdev-to-pod"); r[1] != "17.0 ms" || r[2] != "19.0 ms" || r[3] != "85%" || r[4] != "17.0 ms" || r[5] != "–" {
+		t.Errorf("netdev-to-pod row = %v, want p50 17.0 ms, p90 19.0 ms, 85%% of the 20 ms total, 17.0 ms in the serial set, none in the empty one", r)
 	}
 	if r := row("reclaim"); r[1] != "0.04 ms" {
 		t.Errorf("a step only some records have is the p50 of those: %v", r)
 	}
-	if r := row("plugin total (its own clock)"); r[1] != "21.0 ms" {
+	if r := row("plugin total (its own clock)"); r[1] != "20.0 ms" || r[4] != "20.0 ms" {
 		t.Errorf("total row = %v", r)
 	}
 	if r := row("exec, Go runtime start-up, log write, exit (wall − total)"); r[1] != "5.00 ms" {
@@ -160,7 +103,7 @@ pkg: github.com/sriov-rdma/sriov-rdma/pkg/pci
 BenchmarkResolve256-2   	   20136	     62005 ns/op
 BenchmarkBuild256-2   	       1	1050126203 ns/op
 `
-	ms, err := parseBenchMicro(strings.NewReader(out))
+	ms, err := parseGoBench(strings.NewReader(out))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,11 +115,6 @@ BenchmarkBuild256-2   	       1	1050126203 ns/op
 	}
 	if m := ms[1]; m.pkg != "pkg/pci" || m.name != "BenchmarkResolve256" || m.bytes != "" {
 		t.Errorf("second = %+v", m)
-	}
-	for ns, want := range map[float64]string{500: "500 ns", 14954: "15.0 µs", 1050126203: "1050.13 ms"} {
-		if got := benchFmtNS(ns); got != want {
-			t.Errorf("benchFmtNS(%v) = %q, want %q", ns, got, want)
-		}
 	}
 }
 
@@ -222,7 +160,7 @@ func TestParseBenchArgs(t *testing.T) {
 }
 
 func TestBenchTablesRender(t *testing.T) {
-	r := newBenchReport(3)
+	r := newReport(3)
 	r.info("1", "a | b", "1.0 ms")
 	r.info("1", "  of which", "2.0 ms")
 	r.check("1", "ratio", "0.40", "≤ 0.5", true)
@@ -238,7 +176,7 @@ func TestBenchTablesRender(t *testing.T) {
 	}
 	// Plain text columns line up whatever the characters' byte lengths.
 	var sb strings.Builder
-	benchTextTable(&sb, []string{"a", "b"}, [][]string{{"≤ 0.5", "x"}, {"<= 0.5", "y"}})
+	writeTextTable(&sb, []string{"a", "b"}, [][]string{{"≤ 0.5", "x"}, {"<= 0.5", "y"}})
 	lines := strings.Split(strings.TrimSpace(sb.String()), "\n")
 	col := func(s string) int { return strings.IndexRune(s, []rune(s)[len([]rune(s))-1]) }
 	if got := fmt.Sprint(len([]rune(lines[2][:col(lines[2])])), len([]rune(lines[3][:col(lines[3])]))); got != "8 8" {
@@ -253,7 +191,7 @@ func TestBenchPairAlternates(t *testing.T) {
 	var mu sync.Mutex
 	var order []int
 	side := func(role int) error {
-		p := &benchPair{dir: dir, ctx: context.Background(), role: role, runs: 3}
+		p := &pairing{dir: dir, ctx: context.Background(), role: role, runs: 3}
 		if err := p.ready(); err != nil {
 			return err
 		}
@@ -287,13 +225,13 @@ func TestBenchPairAlternates(t *testing.T) {
 
 func TestBenchPairStopsWhenTheOtherSideFails(t *testing.T) {
 	dir := t.TempDir()
-	small := &benchPair{dir: dir, ctx: context.Background(), role: 0, runs: 3}
-	big := &benchPair{dir: dir, ctx: context.Background(), role: 1, runs: 3}
+	small := &pairing{dir: dir, ctx: context.Background(), role: 0, runs: 3}
+	big := &pairing{dir: dir, ctx: context.Background(), role: 1, runs: 3}
 	big.fail()
 	if err := small.ready(); err == nil || !strings.Contains(err.Error(), "failed") {
 		t.Errorf("ready with a failed other side: %v, want an error saying it failed", err)
 	}
-	other := &benchPair{dir: t.TempDir(), ctx: context.Background(), role: 1, runs: 5}
+	other := &pairing{dir: t.TempDir(), ctx: context.Background(), role: 1, runs: 5}
 	if err := other.write(other.path("ready", 0), "3 0\n"); err != nil {
 		t.Fatal(err)
 	}

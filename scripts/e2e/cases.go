@@ -79,10 +79,7 @@ func caseAdd(t *T) {
 // 2. Two pods, two VFs, one network: they talk over the fabric bridge.
 func casePing(t *T) {
 	a, b := t.takeVF(anyVF), t.takeVF(anyVF)
-	net := t.net("e2e-ping", "1.0.0", a, sharedNet, true)
-	pa, pb := t.pod("ping-a"), t.pod("ping-b")
-	ra := t.add(net, pa, "net1", deviceCap(a))
-	rb := t.add(net, pb, "net1", deviceCap(b))
+	_, pa, pb, ra, rb := t.twoPods("e2e-ping", "1.0.0", a, b)
 	t.wantAttached(pa, "net1", ra)
 	t.wantAttached(pb, "net1", rb)
 	if ra.ip() == "" || rb.ip() == "" || ra.ip() == rb.ip() {
@@ -179,8 +176,8 @@ func caseRDMA(t *T) {
 	t.hostLacks(v)
 	found := false
 	for _, rec := range t.logRecords(auto) {
-		reason, _ := rec["reason"].(string)
-		if rec["msg"] == "RDMA skipped, attachment is netdev-only" && rec["level"] == "WARN" &&
+		reason := rec.str("reason")
+		if rec.Msg == "RDMA skipped, attachment is netdev-only" && rec.Level == "WARN" &&
 			strings.Contains(reason, "no RDMA subsystem") {
 			found = true
 		}
@@ -353,10 +350,7 @@ func caseMacvlan(t *T) {
 // list first, and the plugin's GC would find nothing left to do.
 func caseGC(t *T) {
 	a, b := t.takeVF(anyVF), t.takeVF(vfWithAuxRDMA)
-	net := t.net("e2e-gc", "1.1.0", a, sharedNet, true)
-	pa, pb := t.pod("gc-a"), t.pod("gc-b")
-	ra := t.add(net, pa, "net1", deviceCap(a))
-	rb := t.add(net, pb, "net1", deviceCap(b))
+	net, pa, pb, ra, rb := t.twoPods("e2e-gc", "1.1.0", a, b)
 	// Another network sharing the state directory: this network's GC is
 	// not its judge.
 	c := t.takeVF(anyVF)
@@ -392,10 +386,10 @@ func caseGC(t *T) {
 	t.ipHeld(net, rb.ip(), false)
 	restored := false
 	for _, rec := range t.logRecords(net) {
-		if rec["msg"] == "GC restored attachment" && rec["device"] == b.addr {
+		if rec.Msg == "GC restored attachment" && rec.str("device") == b.addr {
 			restored = true
 		}
-		if rec["msg"] == "GC restored attachment" && rec["device"] == a.addr {
+		if rec.Msg == "GC restored attachment" && rec.str("device") == a.addr {
 			t.Errorf("the plugin's GC restored gc-a's VF %s, which was valid", a.addr)
 		}
 	}

@@ -142,7 +142,7 @@ func caseVFGone(t *T) {
 	t.journalExists(p, "net1", false)
 	found := false
 	for _, rec := range t.logRecords(net) {
-		if rec["msg"] == "VF no longer exists on this node (its PF's VFs were removed or its driver reloaded); nothing of it left to restore" && rec["device"] == v.addr {
+		if rec.Msg == "VF no longer exists on this node (its PF's VFs were removed or its driver reloaded); nothing of it left to restore" && rec.str("device") == v.addr {
 			found = true
 		}
 	}

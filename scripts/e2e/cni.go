@@ -85,8 +85,11 @@ func newPodSpec(name string) *pod {
 }
 
 // cniArgs is CNI_ARGS as kubelet and Multus pass it.
-func (p *pod) cniArgs() string {
-	return fmt.Sprintf("IgnoreUnknown=1;K8S_POD_NAMESPACE=%s;K8S_POD_NAME=%s;K8S_POD_INFRA_CONTAINER_ID=%s", podNamespace, p.name, p.cid)
+func (p *pod) cniArgs() string { return p.cniArgsFor(p.cid) }
+
+// cniArgsFor is CNI_ARGS for another container ID in the same sandbox.
+func (p *pod) cniArgsFor(cid string) string {
+	return fmt.Sprintf("IgnoreUnknown=1;K8S_POD_NAMESPACE=%s;K8S_POD_NAME=%s;K8S_POD_INFRA_CONTAINER_ID=%s", podNamespace, p.name, cid)
 }
 
 // journal is where the plugin keeps this pod's attachment of ifname.
@@ -105,17 +108,47 @@ func (l *Lane) newPod(name string) (*pod, error) {
 	return p, nil
 }
 
-// cnitoolRun runs `cnitool VERB NETWORK NETNS -i IFNAME` as a runtime would:
-// CNI_ARGS from the pod, CAP_ARGS for runtimeConfig when capArgs is set. On
-// error cobra prints "Error: <msg>", its usage text, then cnitool the
-// message again: stderr keeps the first line, which says it all.
+// cnitoolRun runs `cnitool VERB NETWORK NETNS -i IFNAME` as a runtime
+// would: CNI_ARGS from the pod, CAP_ARGS for runtimeConfig when capArgs is
+// set.
 func (l *Lane) cnitoolRun(verb, network string, p *pod, ifname, capArgs string) result {
 	return l.cnitoolWith(l.cniPath, nil, verb, network, p, ifname, capArgs)
 }
 
+// cnitoolWith is cnitoolRun with another CNI_PATH and extra environment:
+// the crash matrix puts the fault-injection build first in CNI_PATH under
+// the plugin's own name and tells it where to die.
+func (l *Lane) cnitoolWith(cniPath string, extra []string, verb, network string, p *pod, ifname, capArgs string) result {
+	env := []string{
+		"NETCONFPATH=" + filepath.Join(l.confDir, network),
+		"CNI_PATH=" + cniPath,
+		"CNI_ARGS=" + p.cniArgs(),
+	}
+	if capArgs != "" {
+		env = append(env, "CAP_ARGS="+capArgs)
+	}
+	env = append(env, extra...)
+	args := []string{verb, network, p.netns}
+	if ifname != "" {
+		args = append(args, "-i", ifname)
+	}
+	r := l.run(env, nil, l.cnitool, args...)
+	// On error cobra prints "Error: <msg>", its usage text, then cnitool
+	// the message again: the first line says it all.
+	if first, _, _ := strings.Cut(r.stderr, "\n"); strings.HasPrefix(first, "Error: ") {
+		r.stderr = first
+	}
+	return r
+}
+
 // pluginRun runs bin/sriov-rdma directly, as a runtime execs a plugin.
 func (l *Lane) pluginRun(verb string, stdin []byte, cid, netns, ifname, args string) result {
-	env := []string{
+	return l.run(l.cniEnv(verb, cid, netns, ifname, args), stdin, l.plugin)
+}
+
+// cniEnv is what a runtime sets to exec a plugin for verb.
+func (l *Lane) cniEnv(verb, cid, netns, ifname, args string) []string {
+	return []string{
 		"CNI_COMMAND=" + verb,
 		"CNI_CONTAINERID=" + cid,
 		"CNI_NETNS=" + netns,
@@ -123,7 +156,6 @@ func (l *Lane) pluginRun(verb string, stdin []byte, cid, netns, ifname, args str
 		"CNI_ARGS=" + args,
 		"CNI_PATH=" + l.cniPath,
 	}
-	return l.run(env, stdin, l.plugin)
 }
 
 // cniResult is the part of an ADD result the cases look at.

@@ -179,13 +179,7 @@ func runCrash(l *Lane, plans []crashPlan, vfOf map[string]vfSpec, faultPath stri
 }
 
 func countVerb(plans []crashPlan, verb string) int {
-	n := 0
-	for _, p := range plans {
-		if p.verb == verb {
-			n++
-		}
-	}
-	return n
+	return count(plans, func(p crashPlan) bool { return p.verb == verb })
 }
 
 // faultCNIPath makes a CNI_PATH whose sriov-rdma is the fault-injection
@@ -291,7 +285,7 @@ func (c crashCase) run(t *T) {
 		// runs too, would only have freed the address).
 		restored := false
 		for _, rec := range t.logRecords(net) {
-			restored = restored || (rec["msg"] == "GC restored attachment" && rec["device"] == v.addr)
+			restored = restored || (rec.Msg == "GC restored attachment" && rec.str("device") == v.addr)
 		}
 		if !restored {
 			t.Errorf(`the plugin's log has no "GC restored attachment" for %s`, v.addr)

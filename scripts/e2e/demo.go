@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -166,15 +165,10 @@ func (l *Lane) demoCNI(verb, network string, p *pod, ifname string) result {
 
 // rdmaSkipped is the reason the plugin logged for a netdev-only attachment.
 func rdmaSkipped(logFile string) string {
-	b, err := os.ReadFile(logFile)
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "RDMA skipped, attachment is netdev-only" {
-			s, _ := m["reason"].(string)
-			return s
+	recs, _ := readLog(logFile)
+	for _, rec := range recs {
+		if rec.Msg == "RDMA skipped, attachment is netdev-only" {
+			return rec.str("reason")
 		}
 	}
 	return ""

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -191,6 +190,16 @@ func (t *T) add(network string, p *pod, ifname, capArgs string) *cniResult {
 	return res
 }
 
+// twoPods attaches two pods, <name>-a on VF a and <name>-b on VF b, to one
+// shared network (the VF comes through the deviceID capability, as Multus
+// passes it); the pods are named after the network without "e2e-".
+func (t *T) twoPods(name, version string, a, b vfSpec) (string, *pod, *pod, *cniResult, *cniResult) {
+	net := t.net(name, version, a, sharedNet, true)
+	short := strings.TrimPrefix(name, "e2e-")
+	pa, pb := t.pod(short+"-a"), t.pod(short+"-b")
+	return net, pa, pb, t.add(net, pa, "net1", deviceCap(a)), t.add(net, pb, "net1", deviceCap(b))
+}
+
 // mustCNI runs a cnitool verb that must succeed.
 func (t *T) mustCNI(verb, network string, p *pod, ifname, capArgs string) result {
 	r := t.cnitoolRun(verb, network, p, ifname, capArgs)
@@ -326,19 +335,11 @@ func (t *T) ping(p *pod, dev, dst string) {
 	t.Logf("ping %s from %s via %s: %s", dst, p.name, dev, since(start))
 }
 
-// logRecords are the plugin's JSON log lines for network.
-func (t *T) logRecords(network string) []map[string]any {
-	b, err := os.ReadFile(t.logFile(network))
+// logRecords are the records of the plugin's log for network.
+func (t *T) logRecords(network string) []logRecord {
+	recs, err := readLog(t.logFile(network))
 	if err != nil {
 		t.Errorf("read the plugin's log: %v", err)
-		return nil
 	}
-	var out []map[string]any
-	for _, line := range strings.Split(string(b), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil {
-			out = append(out, m)
-		}
-	}
-	return out
+	return recs
 }

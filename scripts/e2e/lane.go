@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -146,23 +147,33 @@ func oneLine(s string) string {
 	return s
 }
 
-// run executes a command with env added to the lane's environment. The
+// runCtx executes a command with env added to the lane's environment. The
 // teardown runs after ctx is cancelled, so it passes its own context.
 func (l *Lane) runCtx(ctx context.Context, env []string, stdin []byte, name string, args ...string) result {
+	if l.verbose {
+		fmt.Printf("    $ %s\n", shellLine(env, name, args))
+	}
+	r, _, _ := execute(ctx, cleanEnv(), env, stdin, name, args...)
+	return r
+}
+
+// execute runs name with args under cmdTimeout, env added to base, stdin
+// if any. wall is cmd.Run alone: fork to reaped exit; state is the
+// process's (its resource usage), nil when it did not start.
+func execute(ctx context.Context, base, env []string, stdin []byte, name string, args ...string) (r result, wall time.Duration, state *os.ProcessState) {
 	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(cleanEnv(), env...)
+	cmd.Env = append(slices.Clip(base), env...)
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	r := result{cmdline: shellLine(env, name, args)}
-	if l.verbose {
-		fmt.Printf("    $ %s\n", r.cmdline)
-	}
+	r = result{cmdline: shellLine(env, name, args)}
+	start := time.Now()
 	err := cmd.Run()
+	wall = time.Since(start)
 	r.stdout, r.stderr = out.String(), errb.String()
 	var ee *exec.ExitError
 	switch {
@@ -177,7 +188,7 @@ func (l *Lane) runCtx(ctx context.Context, env []string, stdin []byte, name stri
 			r.err = fmt.Errorf("%w (%w)", err, ctx.Err())
 		}
 	}
-	return r
+	return r, wall, cmd.ProcessState
 }
 
 func (l *Lane) run(env []string, stdin []byte, name string, args ...string) result {

@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -76,6 +75,17 @@ func (s *suite) finish() int {
 	return 0
 }
 
+// count is how many of xs match.
+func count[T any](xs []T, match func(T) bool) int {
+	n := 0
+	for _, x := range xs {
+		if match(x) {
+			n++
+		}
+	}
+	return n
+}
+
 // modeFlags parses a mode's own arguments (given after "--" on the driver's
 // command line: scripts/reliability.sh puts them there).
 func modeFlags(name string, args []string, define func(fs *flag.FlagSet)) error {
@@ -88,30 +98,6 @@ func modeFlags(name string, args []string, define func(fs *flag.FlagSet)) error 
 		return fmt.Errorf("%s: unexpected arguments %q", name, fs.Args())
 	}
 	return nil
-}
-
-// cnitoolWith is cnitoolRun with another CNI_PATH and extra environment:
-// the crash matrix puts the fault-injection build first in CNI_PATH under
-// the plugin's own name and tells it where to die.
-func (l *Lane) cnitoolWith(cniPath string, extra []string, verb, network string, p *pod, ifname, capArgs string) result {
-	env := []string{
-		"NETCONFPATH=" + filepath.Join(l.confDir, network),
-		"CNI_PATH=" + cniPath,
-		"CNI_ARGS=" + p.cniArgs(),
-	}
-	if capArgs != "" {
-		env = append(env, "CAP_ARGS="+capArgs)
-	}
-	env = append(env, extra...)
-	args := []string{verb, network, p.netns}
-	if ifname != "" {
-		args = append(args, "-i", ifname)
-	}
-	r := l.run(env, nil, l.cnitool, args...)
-	if first, _, _ := strings.Cut(r.stderr, "\n"); strings.HasPrefix(first, "Error: ") {
-		r.stderr = first
-	}
-	return r
 }
 
 // gcNone is a runtime's GC of network with no valid attachment: libcni with
@@ -239,61 +225,26 @@ func netnsMountsIn(mountinfo string) []string {
 	return out
 }
 
-// percentile of sorted durations, nearest rank.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := int(float64(len(sorted))*p/100+0.999999) - 1
-	return sorted[min(max(rank, 0), len(sorted)-1)]
-}
-
-// latency renders count, p50, p95 and max of ds.
-func latency(ds []time.Duration) string {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return "n=0"
-	}
-	r := func(d time.Duration) string { return d.Round(100 * time.Microsecond).String() }
-	return fmt.Sprintf("n=%d p50 %s p95 %s max %s", len(s), r(percentile(s, 50)), r(percentile(s, 95)), r(s[len(s)-1]))
-}
-
 // pluginTotals are the "total" durations of the plugin's own summary
 // records for verb in network's log: the plugin's time without the exec of
 // cnitool and of the plugin itself.
 func (l *Lane) pluginTotals(network, verb string) []time.Duration {
-	var out []time.Duration
-	for _, rec := range l.verbRecords(network, verb) {
-		if d, ok := logDuration(rec["total"]); ok {
-			out = append(out, d)
-		}
-	}
-	return out
+	return totals(l.verbRecords(network, verb))
 }
 
 // pluginSteps renders the slowest steps of verb by their p50, from the
 // step timings of the plugin's summary records.
 func (l *Lane) pluginSteps(network, verb string, n int) string {
-	by := map[string][]time.Duration{}
-	for _, rec := range l.verbRecords(network, verb) {
-		steps, _ := rec["steps"].(map[string]any)
-		for k, v := range steps {
-			if d, ok := logDuration(v); ok {
-				by[k] = append(by[k], d)
-			}
-		}
-	}
+	recs := l.verbRecords(network, verb)
 	type step struct {
 		name string
 		p50  time.Duration
 	}
 	var ss []step
-	for k, ds := range by {
-		slices.Sort(ds)
-		ss = append(ss, step{k, percentile(ds, 50)})
+	for _, name := range stepNames(recs) {
+		ss = append(ss, step{name, stepDurations(recs, name).p50()})
 	}
-	slices.SortFunc(ss, func(a, b step) int { return int(b.p50 - a.p50) })
+	slices.SortStableFunc(ss, func(a, b step) int { return int(b.p50 - a.p50) }) // ties in the order they ran
 	var parts []string
 	for i, s := range ss {
 		if i == n {
@@ -304,37 +255,9 @@ func (l *Lane) pluginSteps(network, verb string, n int) string {
 	return strings.Join(parts, ", ")
 }
 
-// verbRecords are the successful summary records of verb in network's log.
-func (l *Lane) verbRecords(network, verb string) []map[string]any {
-	b, err := os.ReadFile(l.logFile(network))
-	if err != nil {
-		return nil
-	}
-	var out []map[string]any
-	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.Contains(line, `"msg":"`+verb+`"`) {
-			continue
-		}
-		if rec := parseLogLine(line); rec["msg"] == verb && rec["outcome"] == "ok" {
-			out = append(out, rec)
-		}
-	}
-	return out
-}
-
-func logDuration(v any) (time.Duration, bool) {
-	s, ok := v.(string)
-	if !ok {
-		return 0, false
-	}
-	d, err := time.ParseDuration(s)
-	return d, err == nil
-}
-
-func parseLogLine(line string) map[string]any {
-	var m map[string]any
-	if json.Unmarshal([]byte(line), &m) != nil {
-		return nil
-	}
-	return m
+// verbRecords are the successful summary records of verb in network's log
+// (a log that cannot be read has none).
+func (l *Lane) verbRecords(network, verb string) []logRecord {
+	recs, _ := readLog(l.logFile(network))
+	return verbRecords(recs, verb, nil)
 }

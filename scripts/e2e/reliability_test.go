@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sriov-rdma/sriov-rdma/pkg/config"
 	"github.com/sriov-rdma/sriov-rdma/plugins/sriovrdma"
@@ -153,27 +152,6 @@ func TestNetnsMountsInSeesOnlyTheVisibleRunNetns(t *testing.T) {
 	}
 	if got := netnsMountsIn(""); len(got) != 0 {
 		t.Errorf("no /run/netns mount: %v", got)
-	}
-}
-
-func TestPercentileNearestRank(t *testing.T) {
-	var ds []time.Duration
-	for i := 1; i <= 100; i++ {
-		ds = append(ds, time.Duration(i)*time.Millisecond)
-	}
-	for _, c := range []struct {
-		p    float64
-		want time.Duration
-	}{{50, 50 * time.Millisecond}, {95, 95 * time.Millisecond}, {100, 100 * time.Millisecond}, {0, time.Millisecond}} {
-		if got := percentile(ds, c.p); got != c.want {
-			t.Errorf("p%v = %v, want %v", c.p, got, c.want)
-		}
-	}
-	if got := percentile([]time.Duration{7}, 95); got != 7 {
-		t.Errorf("p95 of one = %v", got)
-	}
-	if got := percentile(nil, 50); got != 0 {
-		t.Errorf("p50 of none = %v", got)
 	}
 }
 

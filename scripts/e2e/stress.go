@@ -336,14 +336,8 @@ func (st *stress) leaks(t *T) []string {
 	return out
 }
 
-func countLevel(recs []map[string]any, level string) int {
-	n := 0
-	for _, r := range recs {
-		if r["level"] == level {
-			n++
-		}
-	}
-	return n
+func countLevel(recs []logRecord, level string) int {
+	return count(recs, func(r logRecord) bool { return r.Level == level })
 }
 
 // race: pods a and b ADD VF v at the same moment.

@@ -84,7 +84,7 @@ tool host-local "$HOSTLOCAL_MOD"
 PL=$WORK/payload
 rm -rf "$PL"
 mkdir -p "$PL/bin" "$PL/cni/bin"
-cp "$HERE"/guest/{run.sh,cases.sh,lib.sh} "$PL/"
+cp "$HERE"/guest/*.sh "$PL/"
 cp "$TOOLS/cnitool" "$PL/bin/"
 cp "$TOOLS/host-local" "$PL/cni/bin/"
 # The guest build is made here, static, whatever `make build` does: the

@@ -180,6 +180,27 @@ cni() {
   return "$rc"
 }
 cni_out() { cat "$R/out"; }
+# must VERB NET NETNS [WHAT]: cnitool VERB must succeed; otherwise the case
+# fails showing cnitool's output and the plugin's log, saying WHAT failed.
+must() {
+  cni "$1" "$2" "$3" || { cni_out; plugin_log "$2"; fail "${4:-$1 $3 failed}: $(cni_err)"; }
+}
+# must_refuse NET NETNS WHY: ADD must fail; one that succeeds is undone with
+# DEL and fails the case with WHY. The error is noted.
+must_refuse() {
+  if cni add "$1" "$2"; then
+    cni del "$1" "$2" || true
+    fail "$3"
+  fi
+  note "error: $(cni_err)"
+}
+# netns_dies NETNS VF_INDEX: the pod's netns is deleted without DEL; the
+# kernel hands the VF netdev back to the host, maybe under another name.
+netns_dies() {
+  ip netns del "$1"
+  wait_for 15 vf_netdev_present "$2" || fail "VF$2 netdev did not come back after netns $1 was deleted"
+  note "the kernel returned VF$2 as $(vf_host_netdev "$2") (originally ${VF_DEV[$2]})"
+}
 # One line of what went wrong, for FAIL reasons: cobra's "Error:" line
 # (cnitool follows it with its usage text), else the whole output.
 cni_err() {

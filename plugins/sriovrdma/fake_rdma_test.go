@@ -1,9 +1,6 @@
 package sriovrdma
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"sort"
@@ -11,111 +8,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/containernetworking/cni/pkg/types"
-	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"golang.org/x/sys/unix"
 
-	"github.com/sriov-rdma/sriov-rdma/pkg/ipam"
 	"github.com/sriov-rdma/sriov-rdma/pkg/netdev"
 	"github.com/sriov-rdma/sriov-rdma/pkg/rdma"
 )
-
-var errInjected = errors.New("injected failure")
-
-// injector counts the calls that change something, across every fake and
-// wrapper of a node, and fails the one whose number is failAt (1-based; 0
-// never fails). Counting across all dependencies lets a test fail "each
-// step of ADD" without knowing how many there are.
-type injector struct {
-	mu     sync.Mutex
-	n      int
-	failAt int
-	failOp string // when set, fail the first call of exactly this name
-	failed bool
-	calls  []string
-}
-
-func (in *injector) hit(op string) error {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	in.n++
-	in.calls = append(in.calls, op)
-	if in.failOp != "" && op == in.failOp && !in.failed {
-		in.failed = true
-		return fmt.Errorf("%s: %w", op, errInjected)
-	}
-	if in.failAt != 0 && in.n == in.failAt {
-		return fmt.Errorf("%s (call %d): %w", op, in.n, errInjected)
-	}
-	return nil
-}
-
-func (in *injector) reset(failAt int, failOp string) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	in.n, in.failAt, in.failOp, in.failed, in.calls = 0, failAt, failOp, false, nil
-}
-
-func (in *injector) log() []string {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return append([]string(nil), in.calls...)
-}
-
-// faultyLinks runs the real netlink link calls, failing the injected ones.
-type faultyLinks struct {
-	Links
-	inj *injector
-}
-
-func (f faultyLinks) MoveRename(from ns.NetNS, name string, to ns.NetNS, newName string) (netdev.Attrs, error) {
-	if err := f.inj.hit("link-move " + name + " " + newName); err != nil {
-		return netdev.Attrs{}, err
-	}
-	return f.Links.MoveRename(from, name, to, newName)
-}
-
-func (f faultyLinks) Rename(in ns.NetNS, name, newName string) error {
-	if err := f.inj.hit("link-rename " + name); err != nil {
-		return err
-	}
-	return f.Links.Rename(in, name, newName)
-}
-
-func (f faultyLinks) SetMAC(in ns.NetNS, name string, mac net.HardwareAddr) error {
-	if err := f.inj.hit("link-mac " + name); err != nil {
-		return err
-	}
-	return f.Links.SetMAC(in, name, mac)
-}
-
-func (f faultyLinks) SetMTU(in ns.NetNS, name string, mtu int) error {
-	if err := f.inj.hit("link-mtu " + name); err != nil {
-		return err
-	}
-	return f.Links.SetMTU(in, name, mtu)
-}
-
-func (f faultyLinks) SetUp(in ns.NetNS, name string, up bool) error {
-	if err := f.inj.hit("link-up " + name); err != nil {
-		return err
-	}
-	return f.Links.SetUp(in, name, up)
-}
-
-// faultyAddr runs the real address configuration, failing injected calls.
-type faultyAddr struct {
-	Addressing
-	inj *injector
-}
-
-func (f faultyAddr) Configure(in ns.NetNS, ifName string, res *current.Result) error {
-	if err := f.inj.hit("addr-configure " + ifName); err != nil {
-		return err
-	}
-	return f.Addressing.Configure(in, ifName, res)
-}
 
 // nsIno identifies a namespace by its inode.
 func nsIno(n ns.NetNS) uint64 {
@@ -138,7 +36,6 @@ type fakeRDMA struct {
 	noGID    bool // no RoCE v2 GID ever appears (RoCE v2 disabled on the NIC)
 	host     ns.NetNS
 	devs     map[string]*fakeRDMADev
-	inj      *injector
 }
 
 type fakeRDMADev struct {
@@ -149,8 +46,8 @@ type fakeRDMADev struct {
 	netdevIdx int
 }
 
-func newFakeRDMA(host ns.NetNS, inj *injector) *fakeRDMA {
-	return &fakeRDMA{mode: rdma.ModeExclusive, softMove: true, host: host, devs: map[string]*fakeRDMADev{}, inj: inj}
+func newFakeRDMA(host ns.NetNS) *fakeRDMA {
+	return &fakeRDMA{mode: rdma.ModeExclusive, softMove: true, host: host, devs: map[string]*fakeRDMADev{}}
 }
 
 // addHW registers a hardware device in the host namespace.
@@ -260,9 +157,6 @@ func (f *fakeRDMA) Exists(in ns.NetNS, name string) (bool, error) {
 }
 
 func (f *fakeRDMA) Move(name string, from, to ns.NetNS) error {
-	if err := f.inj.hit("rdma-move " + name); err != nil {
-		return err
-	}
 	if f.noRDMA {
 		return rdma.ErrNoRDMA
 	}
@@ -281,9 +175,6 @@ func (f *fakeRDMA) Move(name string, from, to ns.NetNS) error {
 }
 
 func (f *fakeRDMA) AddSoft(in ns.NetNS, name, typ, netdevName string) error {
-	if err := f.inj.hit("rdma-add " + name); err != nil {
-		return err
-	}
 	if f.noRDMA {
 		return rdma.ErrNoRDMA
 	}
@@ -309,9 +200,6 @@ func (f *fakeRDMA) AddSoft(in ns.NetNS, name, typ, netdevName string) error {
 }
 
 func (f *fakeRDMA) DelSoft(in ns.NetNS, name string) error {
-	if err := f.inj.hit("rdma-del " + name); err != nil {
-		return err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.purge()
@@ -342,104 +230,4 @@ func (f *fakeRDMA) RoCEv2GIDIndex(in ns.NetNS, dev string, ips []net.IP, _ time.
 // CharDevices names the uverbs device as rdmamap would.
 func (f *fakeRDMA) CharDevices(name string) []string {
 	return []string{"/dev/infiniband/uverbs-" + name, "/dev/infiniband/rdma_cm"}
-}
-
-// fakeIPAM hands out 10.9.0.0/24 addresses per attachment.
-type fakeIPAM struct {
-	mu    sync.Mutex
-	next  int
-	alloc map[string]net.IP
-	inj   *injector
-	calls []string
-}
-
-func newFakeIPAM(inj *injector) *fakeIPAM { return &fakeIPAM{alloc: map[string]net.IP{}, inj: inj} }
-
-func attKey(c ipam.Call) string { return c.ContainerID + "/" + c.IfName }
-
-func (f *fakeIPAM) record(op string, c ipam.Call) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, op+" "+attKey(c))
-}
-
-func (f *fakeIPAM) Add(_ context.Context, c ipam.Call) (types.Result, error) {
-	f.record("ADD", c)
-	if err := f.inj.hit("ipam-add " + attKey(c)); err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	ip, ok := f.alloc[attKey(c)]
-	if !ok {
-		f.next++
-		ip = net.IPv4(10, 9, 0, byte(1+f.next))
-		f.alloc[attKey(c)] = ip
-	}
-	return &current.Result{
-		CNIVersion: current.ImplementedSpecVersion,
-		IPs:        []*current.IPConfig{{Address: net.IPNet{IP: ip, Mask: net.CIDRMask(24, 32)}, Gateway: net.IPv4(10, 9, 0, 1)}},
-	}, nil
-}
-
-func (f *fakeIPAM) Del(_ context.Context, c ipam.Call) error {
-	f.record("DEL", c)
-	if err := f.inj.hit("ipam-del " + attKey(c)); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.alloc, attKey(c))
-	return nil
-}
-
-func (f *fakeIPAM) Check(_ context.Context, c ipam.Call) error {
-	f.record("CHECK", c)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, ok := f.alloc[attKey(c)]; !ok {
-		return fmt.Errorf("no address allocated for %s", attKey(c))
-	}
-	return nil
-}
-
-func (f *fakeIPAM) GC(_ context.Context, c ipam.Call) error {
-	f.record("GC", c)
-	var conf types.PluginConf
-	if err := json.Unmarshal(c.Conf, &conf); err != nil {
-		return err
-	}
-	valid := map[string]bool{}
-	for _, a := range conf.ValidAttachments {
-		valid[a.ContainerID+"/"+a.IfName] = true
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for k := range f.alloc {
-		if !valid[k] {
-			delete(f.alloc, k)
-		}
-	}
-	return nil
-}
-
-func (f *fakeIPAM) Status(_ context.Context, c ipam.Call) error {
-	f.record("STATUS", c)
-	return nil
-}
-
-func (f *fakeIPAM) allocated() map[string]string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := map[string]string{}
-	for k, v := range f.alloc {
-		out[k] = v.String()
-	}
-	return out
-}
-
-func (f *fakeIPAM) callLog() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.calls...)
 }
