@@ -1,7 +1,8 @@
 #!/bin/bash
 # The Kubernetes lane: the shipped bin/sriov-rdma as the delegate of real
-# Multus (v4.3.0, thin plugin), with real whereabouts (v0.9.2) and
-# host-local as IPAM, against a real kube-apiserver (v1.34.2) and etcd
+# Multus (v4.3.0: the thin plugin, then multus-daemon with multus-shim), with
+# real whereabouts (v0.9.2) and host-local as IPAM, against a real
+# kube-apiserver (v1.34.2) and etcd
 # (Debian's 3.4), on the e2e lane's fixture node (veth VFs, fixture sysfs,
 # private mount and network namespaces: no QEMU). The only stand-in is the
 # kubelet's PodResources API; the lane plays the kubelet (admits pods, gives
