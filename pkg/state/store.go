@@ -246,17 +246,14 @@ func (s Store) Remove(containerID, ifName string) error {
 func (s Store) RemoveKey(key string) error { return RemoveFile(s.Path(key)) }
 
 // RemoveFile deletes the journal at path; a missing one is not an error.
-// The directory is fsync'd after a removal, so that a journal whose
-// attachment was restored does not come back after a power loss.
+// The removal is not flushed: a journal that comes back after a power loss
+// is an earlier boot's, whose only use is an IPAM DEL of its own container,
+// which releases nothing that is not its own.
 func RemoveFile(path string) error {
-	err := os.Remove(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove journal %s: %w", path, err)
 	}
-	return syncDir(filepath.Dir(path))
+	return nil
 }
 
 // List returns the keys of every journal in the directory, sorted; a missing
