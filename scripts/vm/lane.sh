@@ -90,7 +90,10 @@ cp "$TOOLS/host-local" "$PL/cni/bin/"
 # The guest build is made here, static, whatever `make build` does: the
 # initramfs has a libc, but not necessarily the one a cgo build expects.
 build_log=$WORK/logs/build.log
-if (cd "$ROOT" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags '-s -w' -o "$PL/cni/bin/sriov-rdma" ./cmd/sriov-rdma) > "$build_log" 2>&1; then
+# Stamped as `make build` stamps it, so the guest's log records name the
+# version and commit under test.
+ldflags="-s -w -X main.buildVersion=$(make -s -C "$ROOT" print-version) -X main.buildCommit=$(make -s -C "$ROOT" print-commit)"
+if (cd "$ROOT" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags "$ldflags" -o "$PL/cni/bin/sriov-rdma" ./cmd/sriov-rdma) > "$build_log" 2>&1; then
   plugin="sriov-rdma $(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo '?')"
 elif [ "$smoke" = 1 ]; then
   plugin="none (does not build yet: $(head -1 "$build_log"))"
@@ -108,7 +111,7 @@ if [ "$smoke" = 1 ]; then
 elif [ -n "${FAULTINJECT_BIN:-}" ]; then
   cp "$FAULTINJECT_BIN" "$PL/bin/sriov-rdma-faultinject"
 elif [ -e "$PL/cni/bin/sriov-rdma" ] && grep -qlx '//go:build faultinject' "$ROOT"/cmd/sriov-rdma/*.go 2>/dev/null; then
-  (cd "$ROOT" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags '-s -w' -tags faultinject \
+  (cd "$ROOT" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags "$ldflags" -tags faultinject \
       -o "$PL/bin/sriov-rdma-faultinject" ./cmd/sriov-rdma) >> "$build_log" 2>&1 || {
     cat "$build_log" >&2
     echo "FAIL build: CGO_ENABLED=0 go build -tags faultinject ./cmd/sriov-rdma failed"
