@@ -6,17 +6,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 install=$here/install.sh
-work=$(mktemp -d "${TMPDIR:-/tmp}/sriov-rdma-install-test.XXXXXX")
-busy_pid=''
-cleanup() {
-  if [ -n "$busy_pid" ]; then kill "$busy_pid" 2> /dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fails=0
-pass() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+# shellcheck source=shtest.sh
+. "$here/shtest.sh" install-test
 check() { # check DESCRIPTION COMMAND...
   local what=$1
   shift
@@ -64,7 +55,7 @@ check "second install repairs the mode" [ "$(mode "$dir/sriov-rdma")" = 755 ]
 # 3. Upgrade while the old binary runs: a copy in place would fail with
 #    ETXTBSY; the rename swaps the name and the running process keeps its inode.
 "$dir/sriov-rdma" 30 &
-busy_pid=$!
+bg_pid=$!
 sleep 0.2
 if cp "$v2" "$dir/sriov-rdma" 2> /dev/null; then
   fail "copying over a running binary should fail (ETXTBSY); the test setup is wrong"
@@ -75,11 +66,11 @@ old=$(inode "$dir/sriov-rdma")
 check "upgrade over a running binary succeeds" quiet "$install" -d "$dir" "$v2"
 check "upgrade installs the new bytes" cmp -s "$v2" "$dir/sriov-rdma"
 check "upgrade is a rename (new inode)" [ "$(inode "$dir/sriov-rdma")" != "$old" ]
-check "the running process was not disturbed" kill -0 "$busy_pid"
-check "the running process still runs the old inode" [ "$(stat -L -c %i "/proc/$busy_pid/exe")" = "$old" ]
-kill "$busy_pid" 2> /dev/null || true
-wait "$busy_pid" 2> /dev/null || true
-busy_pid=''
+check "the running process was not disturbed" kill -0 "$bg_pid"
+check "the running process still runs the old inode" [ "$(stat -L -c %i "/proc/$bg_pid/exe")" = "$old" ]
+kill "$bg_pid" 2> /dev/null || true
+wait "$bg_pid" 2> /dev/null || true
+bg_pid=''
 check "upgrade leaves no temp file" no_temp_left "$dir"
 
 # 4. Errors are refused with a clear message and change nothing.
@@ -110,8 +101,4 @@ else
   echo "skip non-root refusal (needs root and setpriv)"
 fi
 
-if [ "$fails" -gt 0 ]; then
-  echo "$fails check(s) failed"
-  exit 1
-fi
-echo "all install.sh checks passed"
+shtest_done

@@ -9,17 +9,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 plugin=${1:-$root/bin/sriov-rdma}
 [ -x "$plugin" ] || { echo "entrypoint_test: $plugin missing (make build)" >&2; exit 1; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/sriov-rdma-entrypoint-test.XXXXXX")
-pid=''
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2> /dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fails=0
-pass() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+# shellcheck source=../shtest.sh
+. "$root/scripts/shtest.sh" entrypoint-test
 
 # The image's layout.
 home=$work/image
@@ -63,12 +54,12 @@ fi
 # stay: installs nothing and exits 0 at once on TERM.
 rm -f "$work/node-bin/sriov-rdma"
 SRIOV_RDMA_HOME=$home CNI_BIN_DIR=$work/node-bin "$home/scripts/entrypoint.sh" stay > "$work/stay.log" 2>&1 &
-pid=$!
+bg_pid=$!
 sleep 0.3
-kill -TERM "$pid"
+kill -TERM "$bg_pid"
 rc=0
-wait "$pid" || rc=$?
-pid=''
+wait "$bg_pid" || rc=$?
+bg_pid=''
 if [ "$rc" = 0 ] && [ ! -e "$work/node-bin/sriov-rdma" ]; then
   pass "stay installs nothing and exits 0 on TERM"
 else
@@ -77,5 +68,4 @@ fi
 # An unknown mode is refused.
 if ep "$work/node-bin" bogus > /dev/null 2>&1; then fail "an unknown mode ran"; else pass "an unknown mode is refused"; fi
 
-echo "$((6 - fails)) passed, $fails failed"
-[ "$fails" = 0 ]
+shtest_done
